@@ -1,0 +1,46 @@
+# rag-claimcheck: set-up, real servers, demo and tests.
+#   make demo   - set everything up, then answer a question on an embedded dev server
+#   make test   - set everything up, then run every test (unit, integration, notebooks)
+
+SHELL := /bin/bash
+TOOLS_BIN := $(CURDIR)/.tools/bin
+TEMPORAL_CLI_VERSION := v1.5.1
+# MinIO publishes source only; pin the module version of a known commit (2026-02-12).
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTEST_ARGS ?=
+
+.PHONY: help setup tools demo test test-fast lint bench strip-notebooks clean-tools
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+setup: ## Install Python dependencies from uv.lock into .venv
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+
+tools: ## Find (PATH, then .tools/bin) or build the temporal and minio servers
+	@mkdir -p $(TOOLS_BIN)
+	@bash scripts/ensure-tool.sh temporal github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION) "$(TOOLS_BIN)"
+	@bash scripts/ensure-tool.sh minio github.com/minio/minio@$(MINIO_VERSION) "$(TOOLS_BIN)"
+
+demo: setup tools ## Answer a question on the embedded stack and compare history sizes per mode
+	@$(UV) run python start_workflow.py --embedded --compare
+
+test: setup tools ## Run every test against the real dev server and MinIO, notebooks included
+	@$(UV) run pytest $(PYTEST_ARGS)
+
+test-fast: setup ## Unit tests only (no servers)
+	@$(UV) run pytest -m "not integration" -p no:nbval tests
+
+lint: setup ## ruff and mypy
+	@$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy rag_claimcheck
+
+bench: setup tools ## Run the benchmarks (JSON on stdout)
+	@$(UV) run python benchmarks/codec_bench.py
+
+strip-notebooks: setup ## Remove outputs from the notebooks before committing
+	@$(UV) run python scripts/strip_notebooks.py notebooks/*.ipynb
+
+clean-tools: ## Remove the built servers
+	rm -rf $(CURDIR)/.tools

@@ -1,0 +1,133 @@
+"""``ClaimCheckCodec``: a Temporal ``PayloadCodec`` that moves large payloads into a blob store.
+
+Payloads at or below the inline threshold pass through untouched (and cost no store call).
+Larger ones are stored content-addressed under the workflow's prefix and replaced in event
+history by a ~300-byte reference (see :mod:`rag_claimcheck.claimcheck.reference`). Decoding
+verifies size and sha256 and fails the workflow with a named, non-retryable error if the blob
+is missing or corrupt, instead of letting the workflow task retry forever.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import (
+    ActivitySerializationContext,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+    WorkflowSerializationContext,
+)
+
+from rag_claimcheck.claimcheck.compression import Compression
+from rag_claimcheck.claimcheck.concurrency import DEFAULT_CONCURRENCY, gather_bounded
+from rag_claimcheck.claimcheck.errors import ClaimCheckReferenceInvalid
+from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX
+from rag_claimcheck.claimcheck.reference import ClaimCheckReference, is_recipe_reference, is_reference
+from rag_claimcheck.claimcheck.vault import (
+    DEFAULT_MAX_DECOMPRESSED_BYTES,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    PayloadVault,
+    VaultStats,
+    parse_payload,
+)
+from rag_claimcheck.storage.base import BlobStore
+
+DEFAULT_INLINE_MAX_BYTES = 128 * 1024
+"""Payloads whose serialized size is at or below this many bytes stay in history (128 KiB)."""
+
+
+class ClaimCheckCodec(PayloadCodec, WithSerializationContext):
+    """Replace large payloads with references to blobs in a :class:`BlobStore`.
+
+    Args:
+        store: Where blobs go.
+        inline_max_bytes: Serialized payloads at or below this size stay inline.
+        compression: ``none``, ``zstd`` or ``gzip`` for stored blobs.
+        concurrency: Bound on concurrent store calls within one batch.
+        max_payload_bytes: Refuse to store larger payloads.
+        max_decompressed_bytes: Refuse to expand a blob beyond this.
+        key_prefix: First segment of every key.
+    """
+
+    def __init__(
+        self,
+        store: BlobStore,
+        *,
+        inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES,
+        compression: Compression = "none",
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+    ) -> None:
+        if inline_max_bytes < 0:
+            raise ValueError(f"inline_max_bytes must be >= 0, got {inline_max_bytes}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        self.inline_max_bytes = inline_max_bytes
+        self.concurrency = concurrency
+        self.vault = PayloadVault(
+            store,
+            compression=compression,
+            max_payload_bytes=max_payload_bytes,
+            max_decompressed_bytes=max_decompressed_bytes,
+            key_prefix=key_prefix,
+        )
+        self.namespace: str | None = None
+        self.workflow_id: str | None = None
+
+    @property
+    def store(self) -> BlobStore:
+        """The blob store behind this codec."""
+        return self.vault.store
+
+    @property
+    def stats(self) -> VaultStats:
+        """Counters shared by this codec and every copy made by :meth:`with_context`."""
+        return self.vault.stats
+
+    def with_context(self, context: SerializationContext) -> ClaimCheckCodec:
+        """A copy that scopes keys to the workflow the context names (namespace + workflow id)."""
+        namespace: str | None = None
+        workflow_id: str | None = None
+        if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
+            namespace, workflow_id = context.namespace, context.workflow_id
+        if (namespace, workflow_id) == (self.namespace, self.workflow_id):
+            return self
+        scoped = copy.copy(self)
+        scoped.namespace, scoped.workflow_id = namespace, workflow_id
+        return scoped
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Replace every payload over the threshold by a reference; small ones pass through."""
+        return await gather_bounded(payloads, self._encode_one, limit=self.concurrency)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Replace every reference (ours or the recipe's v1) by the payload it points at."""
+        return await gather_bounded(payloads, self._decode_one, limit=self.concurrency)
+
+    async def _encode_one(self, payload: Payload) -> Payload:
+        if payload.ByteSize() <= self.inline_max_bytes:
+            self.vault.stats.inline += 1
+            return payload
+        ref = await self.vault.put(payload, namespace=self.namespace, workflow_id=self.workflow_id)
+        return ref.to_payload()
+
+    async def _decode_one(self, payload: Payload) -> Payload:
+        if is_reference(payload):
+            try:
+                ref = ClaimCheckReference.from_payload(payload)
+            except ValueError as e:
+                raise ClaimCheckReferenceInvalid(
+                    f"ClaimCheck decode failed [workflow_id={self.workflow_id}]: {e}",
+                    workflow_id=self.workflow_id,
+                ) from e
+            return await self.vault.get(ref, workflow_id=self.workflow_id)
+        if is_recipe_reference(payload):
+            key = payload.data.decode("utf-8", "replace")
+            raw = await self.vault.fetch_raw(key, workflow_id=self.workflow_id)
+            return parse_payload(raw, key=key, workflow_id=self.workflow_id)
+        return payload

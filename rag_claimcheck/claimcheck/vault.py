@@ -1,0 +1,246 @@
+"""Content-addressed storage of serialized payloads, shared by the codec and the SDK driver.
+
+The vault turns a ``Payload`` into a verified blob and back:
+
+* put: serialize, optionally compress, sha256 the stored bytes, derive the key from the digest
+  (scoped to the workflow when known), skip the upload if that key is already there;
+* get: fetch, check size and sha256, decompress under a cap, parse.
+
+Store errors are translated into the named :mod:`rag_claimcheck.claimcheck.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from temporalio.api.common.v1 import Payload
+
+from rag_claimcheck.claimcheck.compression import (
+    COMPRESSIONS,
+    Compression,
+    DecompressionLimitError,
+    compress,
+    decompress,
+)
+from rag_claimcheck.claimcheck.errors import (
+    ClaimCheckDecompressionLimitExceeded,
+    ClaimCheckIntegrityError,
+    ClaimCheckPayloadMissing,
+    ClaimCheckPayloadTooLarge,
+    ClaimCheckReferenceInvalid,
+    ClaimCheckStoreUnavailable,
+)
+from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX, blob_key
+from rag_claimcheck.claimcheck.reference import ClaimCheckReference
+from rag_claimcheck.storage.base import BlobNotFoundError, BlobStore, InvalidKeyError, StoreUnavailableError
+
+DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024 * 1024
+"""Largest serialized payload the vault stores (512 MiB)."""
+DEFAULT_MAX_DECOMPRESSED_BYTES = DEFAULT_MAX_PAYLOAD_BYTES
+"""Cap on what one compressed blob may expand to (512 MiB)."""
+KNOWN_KEYS_CAPACITY = 4096
+"""How many recently written keys are remembered to skip re-uploads without asking the store."""
+OFFLOAD_CPU_BYTES = 256 * 1024
+"""Hashing and compressing payloads at least this large runs in a thread, off the event loop."""
+
+
+@dataclass
+class VaultStats:
+    """Counters a notebook or benchmark can read; shared by every copy of a codec."""
+
+    stored: int = 0
+    stored_bytes: int = 0
+    original_bytes: int = 0
+    deduplicated: int = 0
+    fetched: int = 0
+    fetched_bytes: int = 0
+    inline: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters as a plain dict."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class _KnownKeys:
+    capacity: int
+    keys: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def __contains__(self, key: str) -> bool:
+        if key in self.keys:
+            self.keys.move_to_end(key)
+            return True
+        return False
+
+    def add(self, key: str) -> None:
+        self.keys[key] = None
+        self.keys.move_to_end(key)
+        while len(self.keys) > self.capacity:
+            self.keys.popitem(last=False)
+
+
+async def _maybe_in_thread(size: int, fn, *args):  # type: ignore[no-untyped-def]
+    if size >= OFFLOAD_CPU_BYTES:
+        return await asyncio.to_thread(fn, *args)
+    return fn(*args)
+
+
+def _seal(data: bytes, method: Compression) -> tuple[bytes, str, str]:
+    stored, used = data, "none"
+    if method != "none":
+        packed = compress(data, method)
+        if len(packed) < len(data):
+            stored, used = packed, method
+    return stored, used, hashlib.sha256(stored).hexdigest()
+
+
+class PayloadVault:
+    """Stores serialized payloads in a :class:`BlobStore` and fetches them back verified.
+
+    Args:
+        store: Where blobs go.
+        compression: ``none``, ``zstd`` or ``gzip``; a blob is only kept compressed if smaller.
+        max_payload_bytes: Refuse to store a serialized payload larger than this.
+        max_decompressed_bytes: Refuse to expand a stored blob beyond this.
+        key_prefix: First segment of every key.
+    """
+
+    def __init__(
+        self,
+        store: BlobStore,
+        *,
+        compression: Compression = "none",
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+    ) -> None:
+        if compression not in COMPRESSIONS:
+            raise ValueError(f"compression must be one of {COMPRESSIONS}, got {compression!r}")
+        if max_payload_bytes <= 0 or max_decompressed_bytes <= 0:
+            raise ValueError("max_payload_bytes and max_decompressed_bytes must be positive")
+        if not key_prefix or "/" in key_prefix or key_prefix in (".", ".."):
+            raise ValueError(f"key_prefix must be one plain path segment, got {key_prefix!r}")
+        self.store = store
+        self.compression: Compression = compression
+        self.max_payload_bytes = max_payload_bytes
+        self.max_decompressed_bytes = max_decompressed_bytes
+        self.key_prefix = key_prefix
+        self.stats = VaultStats()
+        self._known = _KnownKeys(KNOWN_KEYS_CAPACITY)
+
+    async def put(
+        self, payload: Payload, *, namespace: str | None, workflow_id: str | None
+    ) -> ClaimCheckReference:
+        """Store ``payload`` and return the reference that replaces it."""
+        data = payload.SerializeToString()
+        if len(data) > self.max_payload_bytes:
+            raise ClaimCheckPayloadTooLarge(
+                f"ClaimCheck refused a payload of {len(data)} bytes [workflow_id={workflow_id}]: "
+                f"the limit is {self.max_payload_bytes} bytes",
+                workflow_id=workflow_id,
+            )
+        stored, used, digest = await _maybe_in_thread(len(data), _seal, data, self.compression)
+        key = blob_key(
+            sha256_hex=digest, namespace=namespace, workflow_id=workflow_id, key_prefix=self.key_prefix
+        )
+        try:
+            if key in self._known or await self.store.exists(key=key):
+                self.stats.deduplicated += 1
+            else:
+                await self.store.put(key=key, data=stored)
+                self.stats.stored += 1
+                self.stats.stored_bytes += len(stored)
+        except StoreUnavailableError as e:
+            raise ClaimCheckStoreUnavailable(
+                f"ClaimCheck encode failed [key={key}, workflow_id={workflow_id}]: {e}",
+                key=key,
+                workflow_id=workflow_id,
+            ) from e
+        self._known.add(key)
+        self.stats.original_bytes += len(data)
+        return ClaimCheckReference(
+            key=key,
+            store=self.store.name,
+            size=len(data),
+            stored_size=len(stored),
+            sha256=digest,
+            compression=used,
+            encoding=payload.metadata.get("encoding", b"").decode("utf-8", "replace"),
+        )
+
+    async def get(self, ref: ClaimCheckReference, *, workflow_id: str | None) -> Payload:
+        """Fetch and verify the payload ``ref`` points at."""
+        where = f"[key={ref.key}, workflow_id={workflow_id}]"
+        stored = await self.fetch_raw(ref.key, workflow_id=workflow_id)
+        if len(stored) != ref.stored_size:
+            raise ClaimCheckIntegrityError(
+                f"ClaimCheck decode failed {where}: expected {ref.stored_size} bytes, got {len(stored)}",
+                key=ref.key,
+                workflow_id=workflow_id,
+            )
+        digest = await _maybe_in_thread(len(stored), lambda b: hashlib.sha256(b).hexdigest(), stored)
+        if digest != ref.sha256:
+            raise ClaimCheckIntegrityError(
+                f"ClaimCheck decode failed {where}: expected sha256:{ref.sha256}, got sha256:{digest}",
+                key=ref.key,
+                workflow_id=workflow_id,
+            )
+        try:
+            data = await _maybe_in_thread(
+                len(stored),
+                lambda b: decompress(b, ref.compression, max_bytes=self.max_decompressed_bytes),
+                stored,
+            )
+        except DecompressionLimitError as e:
+            raise ClaimCheckDecompressionLimitExceeded(
+                f"ClaimCheck decode failed {where}: {e}", key=ref.key, workflow_id=workflow_id
+            ) from e
+        except ValueError as e:
+            raise ClaimCheckIntegrityError(
+                f"ClaimCheck decode failed {where}: {e}", key=ref.key, workflow_id=workflow_id
+            ) from e
+        return parse_payload(data, key=ref.key, workflow_id=workflow_id)
+
+    async def fetch_raw(self, key: str, *, workflow_id: str | None) -> bytes:
+        """Fetch the stored bytes under ``key``, translating store errors into claim-check errors."""
+        try:
+            stored = await self.store.get(key=key)
+        except BlobNotFoundError as e:
+            raise ClaimCheckPayloadMissing(
+                f"ClaimCheck decode failed [key={key}, workflow_id={workflow_id}]: "
+                f"the blob is not in {self.store.name} (deleted or expired before the workflow read it)",
+                key=key,
+                workflow_id=workflow_id,
+            ) from e
+        except InvalidKeyError as e:
+            raise ClaimCheckReferenceInvalid(
+                f"ClaimCheck decode failed [key={key!r}, workflow_id={workflow_id}]: {e}",
+                key=key,
+                workflow_id=workflow_id,
+            ) from e
+        except StoreUnavailableError as e:
+            raise ClaimCheckStoreUnavailable(
+                f"ClaimCheck decode failed [key={key}, workflow_id={workflow_id}]: {e}",
+                key=key,
+                workflow_id=workflow_id,
+            ) from e
+        self.stats.fetched += 1
+        self.stats.fetched_bytes += len(stored)
+        return stored
+
+
+def parse_payload(data: bytes, *, key: str, workflow_id: str | None) -> Payload:
+    """Parse a serialized ``Payload``, naming the key if the bytes are not one."""
+    payload = Payload()
+    try:
+        payload.ParseFromString(data)
+    except Exception as e:  # protobuf raises DecodeError, a plain Exception subclass
+        raise ClaimCheckIntegrityError(
+            f"ClaimCheck decode failed [key={key}, workflow_id={workflow_id}]: blob is not a serialized Payload",
+            key=key,
+            workflow_id=workflow_id,
+        ) from e
+    return payload

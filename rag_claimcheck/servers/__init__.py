@@ -1,0 +1,1 @@
+"""Real servers on loopback: the Temporal dev server and MinIO, found or built, started and stopped."""

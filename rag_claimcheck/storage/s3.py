@@ -1,0 +1,187 @@
+"""A blob store on S3 or any S3-compatible server (MinIO), through aioboto3.
+
+One client is opened on first use and kept for the life of the store; the bucket is checked
+(and created if allowed) once, not on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import aioboto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rag_claimcheck.storage.base import (
+    BlobInfo,
+    BlobNotFoundError,
+    BlobStore,
+    StoreUnavailableError,
+    validate_key,
+    validate_prefix,
+)
+
+DEFAULT_MAX_CONNECTIONS = 32
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
+DEFAULT_READ_TIMEOUT_SECONDS = 60.0
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+class S3BlobStore(BlobStore):
+    """Stores blobs as objects in one bucket.
+
+    Args:
+        bucket: The bucket name.
+        endpoint_url: For MinIO or other S3-compatible servers; ``None`` for AWS.
+        region_name: AWS region (MinIO ignores it).
+        access_key_id / secret_access_key: Credentials; ``None`` uses the default AWS chain.
+        create_bucket: Create the bucket on first use if it does not exist.
+        max_connections: Size of the client's connection pool (bounds concurrent requests).
+    """
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        create_bucket: bool = True,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
+        read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+    ) -> None:
+        if not bucket:
+            raise ValueError("S3BlobStore needs a bucket name")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, got {max_connections}")
+        self.bucket = bucket
+        self.endpoint_url = endpoint_url
+        self._session = aioboto3.Session(
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            region_name=region_name or "us-east-1",
+        )
+        self._config = Config(
+            max_pool_connections=max_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"mode": "standard", "max_attempts": 3},
+            signature_version="s3v4",
+            s3={"addressing_style": "path"} if endpoint_url else None,
+        )
+        self._create_bucket = create_bucket
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._client: Any = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def name(self) -> str:
+        return f"s3://{self.bucket}"
+
+    async def _ensure_client(self) -> Any:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                stack = contextlib.AsyncExitStack()
+                client = await stack.enter_async_context(
+                    self._session.client("s3", endpoint_url=self.endpoint_url, config=self._config)
+                )
+                try:
+                    await self._ensure_bucket(client)
+                except BaseException:
+                    await stack.aclose()
+                    raise
+                self._stack, self._client = stack, client
+        return self._client
+
+    async def _ensure_bucket(self, client: Any) -> None:
+        try:
+            await client.head_bucket(Bucket=self.bucket)
+            return
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            if code not in _NOT_FOUND_CODES and code != "NoSuchBucket":
+                raise StoreUnavailableError(
+                    f"cannot use bucket [store={self.name}, endpoint={self.endpoint_url}]: {code} {e}"
+                ) from e
+        except BotoCoreError as e:
+            raise StoreUnavailableError(
+                f"cannot reach S3 [store={self.name}, endpoint={self.endpoint_url}]: {e}"
+            ) from e
+        if not self._create_bucket:
+            raise StoreUnavailableError(f"bucket does not exist and create_bucket is off [store={self.name}]")
+        try:
+            await client.create_bucket(Bucket=self.bucket)
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise StoreUnavailableError(f"cannot create bucket [store={self.name}]: {e}") from e
+
+    def _unavailable(self, op: str, key: str, e: Exception) -> StoreUnavailableError:
+        return StoreUnavailableError(f"S3 {op} failed [store={self.name}, key={key}]: {e}")
+
+    async def put(self, *, key: str, data: bytes) -> None:
+        validate_key(key)
+        client = await self._ensure_client()
+        try:
+            await client.put_object(Bucket=self.bucket, Key=key, Body=bytes(data))
+        except (ClientError, BotoCoreError) as e:
+            raise self._unavailable("put", key, e) from e
+
+    async def get(self, *, key: str) -> bytes:
+        validate_key(key)
+        client = await self._ensure_client()
+        try:
+            response = await client.get_object(Bucket=self.bucket, Key=key)
+            async with response["Body"] as body:
+                return bytes(await body.read())
+        except ClientError as e:
+            if str(e.response.get("Error", {}).get("Code", "")) in _NOT_FOUND_CODES:
+                raise BlobNotFoundError(store=self.name, key=key) from None
+            raise self._unavailable("get", key, e) from e
+        except BotoCoreError as e:
+            raise self._unavailable("get", key, e) from e
+
+    async def exists(self, *, key: str) -> bool:
+        validate_key(key)
+        client = await self._ensure_client()
+        try:
+            await client.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as e:
+            if str(e.response.get("Error", {}).get("Code", "")) in _NOT_FOUND_CODES:
+                return False
+            raise self._unavailable("head", key, e) from e
+        except BotoCoreError as e:
+            raise self._unavailable("head", key, e) from e
+
+    async def delete(self, *, key: str) -> None:
+        validate_key(key)
+        client = await self._ensure_client()
+        try:
+            await client.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as e:
+            raise self._unavailable("delete", key, e) from e
+
+    async def list(self, *, prefix: str) -> list[BlobInfo]:
+        validate_prefix(prefix)
+        client = await self._ensure_client()
+        found: list[BlobInfo] = []
+        try:
+            paginator = client.get_paginator("list_objects_v2")
+            async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                found.extend(BlobInfo(key=o["Key"], size=int(o["Size"])) for o in page.get("Contents", []))
+        except (ClientError, BotoCoreError) as e:
+            raise self._unavailable("list", prefix, e) from e
+        return sorted(found, key=lambda b: b.key)
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._stack is not None:
+                await self._stack.aclose()
+            self._stack, self._client = None, None

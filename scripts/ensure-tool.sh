@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# ensure-tool.sh NAME MODULE@VERSION TOOLS_BIN
+# Reuse NAME if it is on PATH or already built in TOOLS_BIN; otherwise build it with `go install`.
+set -euo pipefail
+name=$1 module=$2 bin=$3
+
+if command -v "$name" >/dev/null 2>&1; then
+  echo "tools: using $name from PATH ($(command -v "$name"))"; exit 0
+fi
+if [ -x "$bin/$name" ]; then
+  echo "tools: using $bin/$name"; exit 0
+fi
+if ! command -v go >/dev/null 2>&1; then
+  cat >&2 <<MSG
+tools: '$name' is not on PATH and Go is not installed, so it cannot be built.
+  - Install Go >= 1.25 and run 'make tools' again, or
+  - Temporal CLI: 'brew install temporal' or 'curl -sSf https://temporal.download/cli.sh | sh'
+  - MinIO: its release binaries, or 'brew install minio/stable/minio'
+  - or use Docker: 'docker compose up' runs the whole kit (see README).
+MSG
+  exit 1
+fi
+echo "tools: building $name ($module) into $bin - the first build takes several minutes"
+start=$(date +%s)
+log=$(mktemp)
+if ! CGO_ENABLED=0 GOBIN="$bin" GOFLAGS=-mod=mod go install "$module" >"$log" 2>&1; then
+  grep -v '^go: downloading' "$log" >&2 || true
+  echo "tools: building $name failed" >&2; exit 1
+fi
+rm -f "$log"
+echo "tools: built $name in $(( $(date +%s) - start )) s"
