@@ -24,7 +24,9 @@ StoreKind = Literal["file", "s3", "memory"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 STORE_KINDS: tuple[StoreKind, ...] = get_args(StoreKind)
 
-DEFAULT_FILE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-claimcheck" / "blobs"
+DEFAULT_FILE_ROOT = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-claimcheck" / "blobs"
+)
 DEFAULT_S3_BUCKET = "rag-claimcheck"
 
 
@@ -52,7 +54,9 @@ class ClaimCheckSettings:
         if self.mode not in MODES:
             raise SettingsError(f"CLAIM_CHECK_MODE must be one of {', '.join(MODES)}; got {self.mode!r}")
         if self.store not in STORE_KINDS:
-            raise SettingsError(f"CLAIM_CHECK_STORE must be one of {', '.join(STORE_KINDS)}; got {self.store!r}")
+            raise SettingsError(
+                f"CLAIM_CHECK_STORE must be one of {', '.join(STORE_KINDS)}; got {self.store!r}"
+            )
         if self.compression not in COMPRESSIONS:
             raise SettingsError(
                 f"CLAIM_CHECK_COMPRESSION must be one of {', '.join(COMPRESSIONS)}; got {self.compression!r}"
@@ -95,5 +99,7 @@ def _parse(name: str, raw: str) -> object:
         try:
             return int(raw.replace("_", ""))
         except ValueError:
-            raise SettingsError(f"CLAIM_CHECK_{name.upper()} must be a whole number of bytes; got {raw!r}") from None
+            raise SettingsError(
+                f"CLAIM_CHECK_{name.upper()} must be a whole number of bytes; got {raw!r}"
+            ) from None
     return raw

@@ -79,7 +79,9 @@ class ClaimCheckPlugin(SimplePlugin):
         if self.mode == "off":
             return base
         if self.mode == "codec":
-            codec = self.codec if base.payload_codec is None else ChainedCodec([base.payload_codec, self.codec])
+            codec = (
+                self.codec if base.payload_codec is None else ChainedCodec([base.payload_codec, self.codec])
+            )
             return dataclasses.replace(base, payload_codec=codec)
         if base.external_storage is not None:
             raise ValueError(
@@ -88,5 +90,7 @@ class ClaimCheckPlugin(SimplePlugin):
             )
         # The SDK offloads payloads of at least the threshold; the codec offloads those above its
         # inline limit. Shift by one byte so both modes draw the line in the same place.
-        storage = ExternalStorage(drivers=[self.driver], payload_size_threshold=self.settings.inline_max_bytes + 1)
+        storage = ExternalStorage(
+            drivers=[self.driver], payload_size_threshold=self.settings.inline_max_bytes + 1
+        )
         return dataclasses.replace(base, external_storage=storage)

@@ -86,7 +86,9 @@ class MinioServer:
             _owns_data_dir=owns,
         )
         try:
-            await wait_until(server._healthy, timeout=STARTUP_TIMEOUT_SECONDS, what=f"MinIO at {server.endpoint_url}")
+            await wait_until(
+                server._healthy, timeout=STARTUP_TIMEOUT_SECONDS, what=f"MinIO at {server.endpoint_url}"
+            )
         except BaseException:
             await server.stop()
             raise
@@ -97,7 +99,9 @@ class MinioServer:
             raise RuntimeError(f"MinIO exited with code {self.process.returncode}; see {self.log_path}")
         try:
             async with aiohttp.ClientSession() as session:
-                async with session.get(f"{self.endpoint_url}/minio/health/live", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                async with session.get(
+                    f"{self.endpoint_url}/minio/health/live", timeout=aiohttp.ClientTimeout(total=2)
+                ) as r:
                     return r.status == 200
         except aiohttp.ClientError:
             return False

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from rag_claimcheck.storage import BlobNotFoundError, BlobStore, FileBlobStore, InvalidKeyError, MemoryBlobStore
+from rag_claimcheck.storage import (
+    BlobNotFoundError,
+    BlobStore,
+    FileBlobStore,
+    InvalidKeyError,
+    MemoryBlobStore,
+)
 
 
 @pytest.fixture(params=["memory", "file"])
@@ -34,7 +40,9 @@ async def test_missing_key_raises_blob_not_found_naming_the_key(store: BlobStore
         await store.get(key="nope/x")
 
 
-@pytest.mark.parametrize("key", ["../escape", "a/../../escape", "/etc/passwd", "a\x00b", "", "a//b", "a\\b", "./a"])
+@pytest.mark.parametrize(
+    "key", ["../escape", "a/../../escape", "/etc/passwd", "a\x00b", "", "a//b", "a\\b", "./a"]
+)
 async def test_unsafe_keys_are_rejected(store: BlobStore, key: str) -> None:
     with pytest.raises(InvalidKeyError):
         await store.put(key=key, data=b"x")

@@ -21,7 +21,9 @@ class XorCodec(PayloadCodec):
     """Stands in for an encryption codec: reversible, and the output is not the input."""
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [Payload(metadata={"encoding": b"binary/xor"}, data=p.SerializeToString()[::-1]) for p in payloads]
+        return [
+            Payload(metadata={"encoding": b"binary/xor"}, data=p.SerializeToString()[::-1]) for p in payloads
+        ]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         out = []
@@ -63,7 +65,9 @@ async def test_codec_mode_keeps_a_custom_payload_converter() -> None:
 
 
 def test_extstore_mode_adds_sdk_external_storage_with_our_driver_and_the_same_threshold() -> None:
-    plugin = ClaimCheckPlugin(mode="extstore", store=MemoryBlobStore(), settings=ClaimCheckSettings(inline_max_bytes=1000))
+    plugin = ClaimCheckPlugin(
+        mode="extstore", store=MemoryBlobStore(), settings=ClaimCheckSettings(inline_max_bytes=1000)
+    )
     converter = configured(plugin, DataConverter(payload_codec=XorCodec()))
     assert isinstance(converter.payload_codec, XorCodec)
     assert converter.external_storage is not None
@@ -98,9 +102,15 @@ def test_settings_come_from_environment_variables(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"CLAIM_CHECK_MODE": "sometimes"}, "CLAIM_CHECK_MODE must be one of codec, extstore, off; got 'sometimes'"),
+        (
+            {"CLAIM_CHECK_MODE": "sometimes"},
+            "CLAIM_CHECK_MODE must be one of codec, extstore, off; got 'sometimes'",
+        ),
         ({"CLAIM_CHECK_STORE": "ftp"}, "CLAIM_CHECK_STORE must be one of file, s3, memory"),
-        ({"CLAIM_CHECK_INLINE_MAX_BYTES": "lots"}, "CLAIM_CHECK_INLINE_MAX_BYTES must be a whole number of bytes"),
+        (
+            {"CLAIM_CHECK_INLINE_MAX_BYTES": "lots"},
+            "CLAIM_CHECK_INLINE_MAX_BYTES must be a whole number of bytes",
+        ),
         ({"CLAIM_CHECK_INLINE_MAX_BYTES": "-5"}, "CLAIM_CHECK_INLINE_MAX_BYTES must be >= 0"),
         ({"CLAIM_CHECK_CONCURRENCY": "0"}, "CLAIM_CHECK_CONCURRENCY must be >= 1"),
         ({"CLAIM_CHECK_COMPRESSION": "rar"}, "CLAIM_CHECK_COMPRESSION must be one of none, zstd, gzip"),

@@ -1,0 +1,1 @@
+"""The RAG pieces: ingest, retrieval, answer, the activities around them and the workflows."""

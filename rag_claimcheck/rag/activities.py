@@ -1,0 +1,58 @@
+"""The RAG activities. They do the I/O and the CPU work; workflows only orchestrate them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from temporalio import activity
+
+from rag_claimcheck.rag.answer import Answerer, answerer_from_env
+from rag_claimcheck.rag.errors import check_question, check_top_k
+from rag_claimcheck.rag.ingest import ingest
+from rag_claimcheck.rag.models import (
+    MAX_TOP_K,
+    Answer,
+    AnswerRequest,
+    IngestedDocument,
+    Passage,
+    RetrievalQuery,
+    SourceDocument,
+)
+from rag_claimcheck.rag.retrieval import IndexCache
+
+
+class RagActivities:
+    """Activities bound to one answerer and one per-process BM25 index cache.
+
+    Args:
+        answerer: Default: :func:`~rag_claimcheck.rag.answer.answerer_from_env`.
+        index_cache: Default: a new cache for this worker process.
+    """
+
+    def __init__(self, *, answerer: Answerer | None = None, index_cache: IndexCache | None = None) -> None:
+        self.answerer = answerer if answerer is not None else answerer_from_env()
+        self.index_cache = index_cache if index_cache is not None else IndexCache()
+
+    @activity.defn(name="ingest_document")
+    async def ingest_document(self, document: SourceDocument) -> IngestedDocument:
+        """Decode (strict UTF-8) and chunk an uploaded document."""
+        return await asyncio.to_thread(ingest, document)
+
+    @activity.defn(name="retrieve_passages")
+    async def retrieve_passages(self, document: IngestedDocument, query: RetrievalQuery) -> list[Passage]:
+        """The ``top_k`` chunks that best match the question (BM25; index cached per document)."""
+        question = check_question(query.question)
+        top_k = check_top_k(query.top_k, MAX_TOP_K)
+        index = await asyncio.to_thread(self.index_cache.get, document)
+        return index.search(question, top_k)
+
+    @activity.defn(name="answer_question")
+    async def answer_question(self, request: AnswerRequest) -> Answer:
+        """Answer from the passages (and the conversation so far)."""
+        check_question(request.question)
+        return await self.answerer.answer(request)
+
+    def all(self) -> list[Callable[..., object]]:
+        """Every activity, for ``Worker(activities=...)``."""
+        return [self.ingest_document, self.retrieve_passages, self.answer_question]

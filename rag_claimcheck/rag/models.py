@@ -1,0 +1,166 @@
+"""Data classes for everything that crosses the wire between workflows and activities."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+
+DEFAULT_TOP_K = 4
+MAX_TOP_K = 50
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A document as uploaded: raw bytes plus what the uploader says they are.
+
+    The bytes travel base64-encoded: Temporal's JSON converter would otherwise write ``bytes``
+    as a list of numbers (about 4x larger).
+    """
+
+    filename: str
+    mime_type: str
+    content_base64: str
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, filename: str, mime_type: str) -> SourceDocument:
+        """Wrap raw bytes."""
+        return cls(
+            filename=filename, mime_type=mime_type, content_base64=base64.b64encode(data).decode("ascii")
+        )
+
+    def content(self) -> bytes:
+        """The raw bytes."""
+        return base64.b64decode(self.content_base64)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of the document; ``start``/``end`` are character offsets into the text."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class IngestedDocument:
+    """The ingest activity's result: the chunks and what is known about the source."""
+
+    filename: str
+    mime_type: str
+    byte_size: int
+    sha256: str
+    chunks: list[Chunk]
+
+    @property
+    def chunk_count(self) -> int:
+        """How many chunks the document was split into."""
+        return len(self.chunks)
+
+
+@dataclass(frozen=True)
+class RetrievalQuery:
+    """What to look for in an ingested document."""
+
+    question: str
+    top_k: int = DEFAULT_TOP_K
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its BM25 score."""
+
+    chunk_index: int
+    score: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and its answer in a conversation."""
+
+    question: str
+    answer: str
+    sources: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    """Everything the answerer sees: the question, the passages, and the conversation so far."""
+
+    question: str
+    passages: list[Passage]
+    history: list[Turn] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answerer's reply."""
+
+    text: str
+    model: str
+    extractive: bool
+    cited_chunks: list[int]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source shown next to an answer."""
+
+    chunk_index: int
+    score: float
+    snippet: str
+
+
+@dataclass(frozen=True)
+class RagRequest:
+    """Input of :class:`~rag_claimcheck.rag.workflows.AiRagWorkflow`."""
+
+    document: SourceDocument
+    question: str
+    top_k: int = DEFAULT_TOP_K
+
+
+@dataclass(frozen=True)
+class RagResult:
+    """Output of :class:`~rag_claimcheck.rag.workflows.AiRagWorkflow`."""
+
+    answer: str
+    model: str
+    extractive: bool
+    sources: list[Source]
+    document_sha256: str
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class ConversationInput:
+    """Input of :class:`~rag_claimcheck.rag.workflows.ConversationWorkflow`.
+
+    A new conversation passes ``source``; a continued one (after continue-as-new) passes the
+    already ``ingested`` document and the ``turns`` so far.
+    """
+
+    source: SourceDocument | None = None
+    ingested: IngestedDocument | None = None
+    turns: list[Turn] = field(default_factory=list)
+    top_k: int = DEFAULT_TOP_K
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """What the conversation's Query returns."""
+
+    turns: list[Turn]
+    history_size_bytes: int
+    history_length: int
+    generation: int
+    ended: bool
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,72 @@
+"""BM25 retrieval over a document's chunks, with the index cached per document per process."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from rag_claimcheck.rag.models import IngestedDocument, Passage
+from rag_claimcheck.rag.tokenize import tokenize
+
+DEFAULT_CACHE_DOCUMENTS = 8
+"""How many documents' indexes one worker process keeps."""
+
+
+class BM25Index:
+    """A BM25 index over one document's chunks."""
+
+    def __init__(self, document: IngestedDocument) -> None:
+        self.sha256 = document.sha256
+        self.chunks = document.chunks
+        tokenized = [tokenize(c.text) for c in document.chunks]
+        # rank-bm25 divides by the corpus size; an empty corpus has nothing to retrieve anyway.
+        self._bm25 = BM25Okapi(tokenized) if tokenized else None
+
+    def search(self, question: str, top_k: int) -> list[Passage]:
+        """The ``top_k`` best chunks for ``question``, best first (ties: earlier chunk first)."""
+        query = tokenize(question)
+        if self._bm25 is None or not query:
+            return []
+        scores = self._bm25.get_scores(query)
+        k = min(top_k, len(scores))
+        candidates = np.argpartition(-scores, k - 1)[:k]
+        ranked = sorted(candidates, key=lambda i: (-scores[i], i))
+        return [
+            Passage(chunk_index=int(i), score=round(float(scores[i]), 4), text=self.chunks[i].text)
+            for i in ranked
+        ]
+
+
+class IndexCache:
+    """A bounded LRU of :class:`BM25Index` by document sha256; thread-safe for sync activities."""
+
+    def __init__(self, max_documents: int = DEFAULT_CACHE_DOCUMENTS) -> None:
+        if max_documents < 1:
+            raise ValueError(f"max_documents must be at least 1; got {max_documents}")
+        self.max_documents = max_documents
+        self.hits = 0
+        self.misses = 0
+        self._indexes: OrderedDict[str, BM25Index] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, document: IngestedDocument) -> BM25Index:
+        """The index of ``document``, built on first use."""
+        with self._lock:
+            index = self._indexes.get(document.sha256)
+            if index is not None:
+                self._indexes.move_to_end(document.sha256)
+                self.hits += 1
+                return index
+            self.misses += 1
+        index = BM25Index(document)
+        with self._lock:
+            self._indexes[document.sha256] = index
+            while len(self._indexes) > self.max_documents:
+                self._indexes.popitem(last=False)
+        return index
+
+    def __len__(self) -> int:
+        return len(self._indexes)

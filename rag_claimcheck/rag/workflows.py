@@ -1,0 +1,175 @@
+"""The RAG workflows. Deterministic orchestration only; every piece of work is an activity."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from rag_claimcheck.rag.activities import RagActivities
+    from rag_claimcheck.rag.errors import bad_input, check_question, check_top_k
+    from rag_claimcheck.rag.models import (
+        MAX_TOP_K,
+        AnswerRequest,
+        ConversationInput,
+        ConversationState,
+        RagRequest,
+        RagResult,
+        RetrievalQuery,
+        Source,
+        Turn,
+    )
+
+SNIPPET_CHARS = 240
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=5)
+INGEST_TIMEOUT = timedelta(minutes=5)
+RETRIEVE_TIMEOUT = timedelta(minutes=2)
+ANSWER_TIMEOUT = timedelta(minutes=2)
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "\u2026"
+
+
+@workflow.defn
+class AiRagWorkflow:
+    """Document + question → ingest → retrieve → answer."""
+
+    @workflow.run
+    async def run(self, request: RagRequest) -> RagResult:
+        question = check_question(request.question)
+        top_k = check_top_k(request.top_k, MAX_TOP_K)
+        ingested = await workflow.execute_activity_method(
+            RagActivities.ingest_document,
+            request.document,
+            start_to_close_timeout=INGEST_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        passages = await workflow.execute_activity_method(
+            RagActivities.retrieve_passages,
+            args=[ingested, RetrievalQuery(question=question, top_k=top_k)],
+            start_to_close_timeout=RETRIEVE_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        answer = await workflow.execute_activity_method(
+            RagActivities.answer_question,
+            AnswerRequest(question=question, passages=passages),
+            start_to_close_timeout=ANSWER_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        return RagResult(
+            answer=answer.text,
+            model=answer.model,
+            extractive=answer.extractive,
+            sources=[
+                Source(chunk_index=p.chunk_index, score=p.score, snippet=_snippet(p.text)) for p in passages
+            ],
+            document_sha256=ingested.sha256,
+            chunk_count=ingested.chunk_count,
+        )
+
+
+@workflow.defn
+class ConversationWorkflow:
+    """A long-running chat over one document.
+
+    * Update ``ask(question)`` → the answer (a :class:`Turn`); every LLM call carries the whole
+      conversation so far, which is what makes the history grow turn by turn.
+    * Query ``state()`` → turns and the history's size as the workflow sees it.
+    * Signal ``end()`` → finish and return the turns.
+    * When Temporal suggests it, the workflow continues as new, carrying the ingested document
+      and the turns (with claim check on, as references).
+    """
+
+    def __init__(self) -> None:
+        self._turns: list[Turn] = []
+        self._ended = False
+        self._lock = asyncio.Lock()
+        self._generation = 0
+        self._ready = False
+
+    @workflow.run
+    async def run(self, start: ConversationInput) -> list[Turn]:
+        self._turns = list(start.turns)
+        self._generation = start.generation
+        self._top_k = check_top_k(start.top_k, MAX_TOP_K)
+        if start.ingested is not None:
+            self._document = start.ingested
+        elif start.source is not None:
+            self._document = await workflow.execute_activity_method(
+                RagActivities.ingest_document,
+                start.source,
+                start_to_close_timeout=INGEST_TIMEOUT,
+                retry_policy=RETRY,
+            )
+        else:
+            raise bad_input(
+                "ConversationInput needs a source document or an ingested one", "InvalidParameter"
+            )
+        self._ready = True
+        await workflow.wait_condition(
+            lambda: (
+                self._ended or (workflow.info().is_continue_as_new_suggested() and not self._lock.locked())
+            )
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if not self._ended:
+            workflow.continue_as_new(
+                ConversationInput(
+                    ingested=self._document,
+                    turns=self._turns,
+                    top_k=self._top_k,
+                    generation=self._generation + 1,
+                )
+            )
+        return self._turns
+
+    @workflow.update
+    async def ask(self, question: str) -> Turn:
+        """Ask a question; returns the answered turn."""
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._lock:
+            passages = await workflow.execute_activity_method(
+                RagActivities.retrieve_passages,
+                args=[self._document, RetrievalQuery(question=question.strip(), top_k=self._top_k)],
+                start_to_close_timeout=RETRIEVE_TIMEOUT,
+                retry_policy=RETRY,
+            )
+            answer = await workflow.execute_activity_method(
+                RagActivities.answer_question,
+                AnswerRequest(question=question.strip(), passages=passages, history=list(self._turns)),
+                start_to_close_timeout=ANSWER_TIMEOUT,
+                retry_policy=RETRY,
+            )
+            turn = Turn(
+                question=question.strip(), answer=answer.text, sources=[p.chunk_index for p in passages]
+            )
+            self._turns.append(turn)
+            return turn
+
+    @ask.validator
+    def _validate_ask(self, question: str) -> None:
+        if self._ended:
+            raise bad_input("the conversation has ended", "ConversationEnded")
+        check_question(question)
+
+    @workflow.query
+    def state(self) -> ConversationState:
+        """Turns so far and the current run's history size."""
+        info = workflow.info()
+        return ConversationState(
+            turns=list(self._turns),
+            history_size_bytes=info.get_current_history_size(),
+            history_length=info.get_current_history_length(),
+            generation=self._generation,
+            ended=self._ended,
+        )
+
+    @workflow.signal
+    def end(self) -> None:
+        """Finish the conversation."""
+        self._ended = True

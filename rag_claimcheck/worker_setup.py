@@ -1,0 +1,35 @@
+"""Build the kit's worker: every workflow and activity on one task queue."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from rag_claimcheck.probe import PayloadProbeWorkflow, produce_text
+from rag_claimcheck.rag.activities import RagActivities
+from rag_claimcheck.rag.workflows import AiRagWorkflow, ConversationWorkflow
+
+DEFAULT_TASK_QUEUE = "rag-claimcheck"
+WORKFLOWS = (AiRagWorkflow, ConversationWorkflow, PayloadProbeWorkflow)
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    activities: RagActivities | None = None,
+    max_concurrent_activities: int = 8,
+) -> Worker:
+    """A worker for ``client`` (whose plugins decide the claim-check mode).
+
+    Args:
+        activities: The RAG activities (default: answerer from the environment, fresh index cache).
+    """
+    rag = activities if activities is not None else RagActivities()
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=[*rag.all(), produce_text],
+        max_concurrent_activities=max_concurrent_activities,
+    )

@@ -1,0 +1,49 @@
+"""Helpers for integration tests: a client + worker per claim-check mode on the shared servers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from temporalio.client import Client
+
+from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.rag.activities import RagActivities
+from rag_claimcheck.rag.answer import ExtractiveAnswerer
+from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.settings import Mode
+from rag_claimcheck.storage.base import BlobStore
+from rag_claimcheck.worker_setup import build_worker
+
+
+@dataclass
+class Stack:
+    client: Client
+    plugin: ClaimCheckPlugin
+    task_queue: str
+
+    def new_id(self, label: str) -> str:
+        return f"{label}-{self.plugin.mode}-{uuid.uuid4().hex[:8]}"
+
+
+@asynccontextmanager
+async def running_stack(
+    server: DevServer,
+    *,
+    mode: Mode,
+    store: BlobStore,
+    activities: RagActivities | None = None,
+    worker: bool = True,
+) -> AsyncIterator[Stack]:
+    """A client in ``mode`` on ``store`` and, unless ``worker=False``, a worker on a fresh task queue."""
+    plugin = ClaimCheckPlugin(mode=mode, store=store)
+    client = await server.connect(plugins=[plugin])
+    stack = Stack(client=client, plugin=plugin, task_queue=f"tq-{uuid.uuid4().hex[:8]}")
+    if not worker:
+        yield stack
+        return
+    activities = activities or RagActivities(answerer=ExtractiveAnswerer())
+    async with build_worker(client, task_queue=stack.task_queue, activities=activities):
+        yield stack
