@@ -59,22 +59,17 @@ class MinioServer:
             "MINIO_BROWSER": "on",
             "MINIO_UPDATE": "off",
         }
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [
-                    str(binary),
-                    "server",
-                    str(data_dir),
-                    "--address",
-                    f"{host}:{port}",
-                    "--console-address",
-                    f"{host}:{console_port}",
-                    "--quiet",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+        command = [
+            str(binary),
+            "server",
+            str(data_dir),
+            "--address",
+            f"{host}:{port}",
+            "--console-address",
+            f"{host}:{console_port}",
+            "--quiet",
+        ]
+        process = _spawn(command, log_path=log_path, env=env)
         server = cls(
             endpoint_url=f"http://{host}:{port}",
             console_url=f"http://{host}:{console_port}",
@@ -135,3 +130,9 @@ class MinioServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+
+def _spawn(command: list[str], *, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``command`` with its output going to ``log_path`` (Popen returns at once)."""
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
