@@ -30,7 +30,18 @@ SYSTEM_PROMPT = (
     "Cite passages as [chunk N]. If the passages do not contain the answer, say so."
 )
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]*_`]*\s+|\n+")
+_MARKUP = re.compile(r"\*\*|__|`|^\s*(?:#+|[-*+]|\d+\.)\s+|^\s*\|.*\|\s*$")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences and list items of a passage, with Markdown markup removed."""
+    out = []
+    for piece in _SENTENCE_BREAK.split(text):
+        clean = " ".join(_MARKUP.sub("", piece).split())
+        if clean:
+            out.append(clean)
+    return out
 
 
 class Answerer(ABC):
@@ -57,8 +68,7 @@ class ExtractiveAnswerer(Answerer):
         question = set(tokenize(request.question))
         candidates: list[tuple[int, int, str, set[str]]] = []
         for rank, passage in enumerate(request.passages):
-            for pos, match in enumerate(_SENTENCE.finditer(passage.text)):
-                sentence = " ".join(match.group().split())
+            for pos, sentence in enumerate(sentences(passage.text)):
                 words = set(tokenize(sentence))
                 if len(sentence) >= 12 and words:
                     candidates.append((rank, pos, sentence, words))

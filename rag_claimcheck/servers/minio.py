@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ from types import TracebackType
 import aiohttp
 
 from rag_claimcheck.servers.ports import free_port, wait_until
+from rag_claimcheck.servers.process import log_tail, spawn, terminate
 from rag_claimcheck.servers.tools import require_binary
 
 DEFAULT_ROOT_USER = "claimcheck"
@@ -69,7 +69,7 @@ class MinioServer:
             f"{host}:{console_port}",
             "--quiet",
         ]
-        process = _spawn(command, log_path=log_path, env=env)
+        process = spawn(command, log_path=log_path, env=env)
         server = cls(
             endpoint_url=f"http://{host}:{port}",
             console_url=f"http://{host}:{console_port}",
@@ -91,7 +91,9 @@ class MinioServer:
 
     async def _healthy(self) -> bool:
         if self.process.poll() is not None:
-            raise RuntimeError(f"MinIO exited with code {self.process.returncode}; see {self.log_path}")
+            raise RuntimeError(
+                f"MinIO exited with code {self.process.returncode}; log {self.log_path}:\n{log_tail(self.log_path)}"
+            )
         try:
             async with aiohttp.ClientSession() as session:
                 async with session.get(
@@ -112,13 +114,7 @@ class MinioServer:
 
     async def stop(self) -> None:
         """Stop the server and remove its data directory if this object created it."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                await asyncio.to_thread(self.process.wait, 10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                await asyncio.to_thread(self.process.wait)
+        await terminate(self.process)
         if self._owns_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.log_path.unlink(missing_ok=True)
@@ -130,9 +126,3 @@ class MinioServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
-
-
-def _spawn(command: list[str], *, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start ``command`` with its output going to ``log_path`` (Popen returns at once)."""
-    with open(log_path, "wb") as log:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)

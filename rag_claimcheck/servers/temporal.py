@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, Plugin
-from temporalio.testing import WorkflowEnvironment
 
-from rag_claimcheck.servers.ports import free_port
-from rag_claimcheck.servers.tools import MissingBinaryError, find_binary
+from rag_claimcheck.servers.ports import free_port, wait_until
+from rag_claimcheck.servers.process import log_tail, spawn, terminate
+from rag_claimcheck.servers.tools import DOWNLOAD_DIR, MissingBinaryError, find_binary, find_downloaded_cli
 
-STARTUP_TIMEOUT = timedelta(seconds=60)
+STARTUP_TIMEOUT_SECONDS = 60.0
 
 SMALL_LIMITS: Mapping[str, int] = {
     "limit.blobSize.warn": 64 * 1024,
@@ -22,19 +24,22 @@ SMALL_LIMITS: Mapping[str, int] = {
     "limit.historySize.warn": 512 * 1024,
     "limit.historySize.error": 1024 * 1024,
     "limit.historySize.suggestContinueAsNew": 256 * 1024,
+    "limit.historyCount.suggestContinueAsNew": 60,
 }
-"""Lowered limits for failure demos: 256 KiB per payload, 1 MiB per history (defaults: 2 MiB, 50 MiB)."""
+"""Lowered limits for failure demos: 256 KiB per payload, 1 MiB per history, continue-as-new
+suggested at 256 KiB or 60 events (defaults: 2 MiB, 50 MiB, 4 MiB / 4,096 events)."""
 
 
 @dataclass
 class DevServer:
     """A running dev server; ``address`` is ``host:port`` for ``Client.connect``."""
 
-    env: WorkflowEnvironment
     address: str
     namespace: str
     ui_url: str | None
     dynamic_config: Mapping[str, object]
+    log_path: Path
+    process: object = field(repr=False)
 
     @classmethod
     async def start(
@@ -45,7 +50,7 @@ class DevServer:
         dynamic_config: Mapping[str, object] | None = None,
         codec_endpoint: str | None = None,
         allow_download: bool = False,
-        log_level: str = "error",
+        log_level: str = "warn",
     ) -> DevServer:
         """Start ``temporal server start-dev`` (the binary on PATH or in the tools folder).
 
@@ -53,37 +58,72 @@ class DevServer:
             ui: Serve the Web UI too (on its own free port).
             dynamic_config: ``--dynamic-config-value`` pairs, e.g. :data:`SMALL_LIMITS`.
             codec_endpoint: Passed as ``--ui-codec-endpoint`` so the Web UI decodes payloads.
-            allow_download: Without a local binary, let the SDK download the CLI (needs internet).
+            allow_download: Without a local binary, let the Temporal SDK download the CLI
+                (needs internet); otherwise raise :class:`MissingBinaryError`.
         """
         binary = find_binary("temporal")
-        if binary is None and not allow_download:
-            raise MissingBinaryError("temporal")
+        if binary is None:
+            if not allow_download:
+                raise MissingBinaryError("temporal")
+            binary = await _download_cli()
         dynamic_config = dict(dynamic_config or {})
-        args: list[str] = []
-        for key, value in dynamic_config.items():
-            args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
-        if codec_endpoint:
-            args += ["--ui-codec-endpoint", codec_endpoint]
         port = free_port()
         ui_port = free_port() if ui else None
-        env = await WorkflowEnvironment.start_local(
-            namespace=namespace,
-            ip="127.0.0.1",
-            port=port,
-            ui=ui,
-            ui_port=ui_port,
-            dev_server_existing_path=str(binary) if binary else None,
-            dev_server_extra_args=args,
-            dev_server_log_level=log_level,
-            dev_server_startup_timeout=STARTUP_TIMEOUT,
-        )
-        return cls(
-            env=env,
+        command = [
+            str(binary),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--namespace",
+            namespace,
+            "--log-level",
+            log_level,
+            "--http-port",
+            str(free_port()),
+            "--metrics-port",
+            str(free_port()),
+        ]
+        command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+        for key, value in dynamic_config.items():
+            command += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
+        if codec_endpoint:
+            command += ["--ui-codec-endpoint", codec_endpoint]
+        log_path = Path(tempfile.mkstemp(prefix="rag-claimcheck-temporal-", suffix=".log")[1])
+        server = cls(
             address=f"127.0.0.1:{port}",
             namespace=namespace,
             ui_url=f"http://127.0.0.1:{ui_port}" if ui_port else None,
             dynamic_config=dynamic_config,
+            log_path=log_path,
+            process=spawn(command, log_path=log_path),
         )
+        try:
+            await wait_until(
+                server._ready,
+                timeout=STARTUP_TIMEOUT_SECONDS,
+                what=f"Temporal dev server at {server.address}",
+            )
+        except BaseException:
+            await server.stop()
+            raise
+        return server
+
+    async def _ready(self) -> bool:
+        if self.process.poll() is not None:  # type: ignore[attr-defined] # a Popen
+            raise RuntimeError(
+                f"temporal server start-dev exited; log {self.log_path}:\n{log_tail(self.log_path)}"
+            )
+        try:
+            client = await Client.connect(self.address, namespace=self.namespace)
+            await client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=self.namespace)
+            )
+            return True
+        except RuntimeError:
+            return False
 
     async def connect(self, *, plugins: Sequence[Plugin] = ()) -> Client:
         """A new client on this server, with its own plugins (e.g. a claim-check mode)."""
@@ -96,8 +136,9 @@ class DevServer:
         return f"{self.ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"
 
     async def stop(self) -> None:
-        """Stop the server process."""
-        await self.env.shutdown()
+        """Stop the server process and remove its log."""
+        await terminate(self.process)  # type: ignore[arg-type] # a Popen
+        self.log_path.unlink(missing_ok=True)
 
     async def __aenter__(self) -> DevServer:
         return self
@@ -106,3 +147,18 @@ class DevServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+
+async def _download_cli() -> Path:
+    """Let the Temporal SDK download the CLI into the tools folder (needs internet)."""
+    from temporalio.testing import WorkflowEnvironment
+
+    DOWNLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    env = await WorkflowEnvironment.start_local(
+        download_dest_dir=str(DOWNLOAD_DIR), dev_server_log_level="error"
+    )
+    await env.shutdown()
+    binary = find_downloaded_cli()
+    if binary is None:
+        raise MissingBinaryError("temporal")
+    return binary

@@ -9,6 +9,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BIN = Path(os.environ.get("RAG_CLAIMCHECK_TOOLS_BIN", PROJECT_ROOT / ".tools" / "bin"))
 
+DOWNLOAD_DIR = TOOLS_BIN.parent / "sdk-download"
+"""Where the Temporal SDK may download the CLI when there is no binary and there is internet."""
+
 _ENV_OVERRIDES = {"temporal": "TEMPORAL_CLI_PATH", "minio": "MINIO_PATH"}
 
 _HOW_TO_GET = {
@@ -43,7 +46,17 @@ def find_binary(name: str) -> Path | None:
     if on_path:
         return Path(on_path)
     local = TOOLS_BIN / name
-    return local if local.is_file() and os.access(local, os.X_OK) else None
+    if local.is_file() and os.access(local, os.X_OK):
+        return local
+    return find_downloaded_cli() if name == "temporal" else None
+
+
+def find_downloaded_cli() -> Path | None:
+    """A Temporal CLI the SDK downloaded into :data:`DOWNLOAD_DIR` earlier, if any."""
+    if not DOWNLOAD_DIR.is_dir():
+        return None
+    found = [p for p in DOWNLOAD_DIR.rglob("*") if p.is_file() and os.access(p, os.X_OK)]
+    return sorted(found)[-1] if found else None
 
 
 def require_binary(name: str) -> Path:

@@ -1,0 +1,200 @@
+"""What ``worker.py`` and ``start_workflow.py`` share: flags, connecting, printing."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from datetime import timedelta
+
+from temporalio.client import Client
+
+from rag_claimcheck.claimcheck.keys import workflow_prefix
+from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.embedded import EmbeddedStack
+from rag_claimcheck.history import human_bytes
+from rag_claimcheck.rag.ingest import load_document
+from rag_claimcheck.run import RunReport, ask_question
+from rag_claimcheck.settings import MODES, ClaimCheckSettings
+from rag_claimcheck.worker_setup import DEFAULT_TASK_QUEUE, build_worker
+
+DEFAULT_ADDRESS = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
+DEFAULT_NAMESPACE = os.environ.get("TEMPORAL_NAMESPACE", "default")
+
+
+def add_connection_args(parser: argparse.ArgumentParser) -> None:
+    """``--address``, ``--namespace``, ``--task-queue``, ``--embedded``."""
+    group = parser.add_argument_group("Temporal")
+    group.add_argument(
+        "--address",
+        default=DEFAULT_ADDRESS,
+        help=f"Temporal frontend (default {DEFAULT_ADDRESS}; env TEMPORAL_ADDRESS)",
+    )
+    group.add_argument("--namespace", default=DEFAULT_NAMESPACE, help="namespace (default: default)")
+    group.add_argument(
+        "--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default {DEFAULT_TASK_QUEUE})"
+    )
+    group.add_argument(
+        "--embedded",
+        action="store_true",
+        help="start a local dev server and an in-process worker; nothing else needs to run",
+    )
+
+
+def add_settings_args(parser: argparse.ArgumentParser) -> None:
+    """Claim-check flags; each defaults to its ``CLAIM_CHECK_*`` environment variable."""
+    group = parser.add_argument_group("claim check (defaults from CLAIM_CHECK_* variables)")
+    group.add_argument(
+        "--claim-check", choices=MODES, help="codec (default), extstore (SDK external storage) or off"
+    )
+    group.add_argument(
+        "--store", choices=("file", "s3"), help="file (default; CLAIM_CHECK_FILE_ROOT) or s3 (MinIO/AWS)"
+    )
+    group.add_argument(
+        "--inline-max-bytes", type=int, help="payloads up to this size stay in history (default 131072)"
+    )
+    group.add_argument(
+        "--compression", choices=("none", "zstd", "gzip"), help="compress stored blobs (default none)"
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> ClaimCheckSettings:
+    """Settings from the environment with the flags that were given on top."""
+    return ClaimCheckSettings.from_env(
+        mode=args.claim_check,
+        store=args.store,
+        inline_max_bytes=args.inline_max_bytes,
+        compression=args.compression,
+    )
+
+
+def _status(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+async def run_once(args: argparse.Namespace) -> RunReport:
+    """Run one question (embedded or against ``--address``) and return the report."""
+    settings: ClaimCheckSettings = args.settings
+    document = load_document(args.doc)
+    timeout = timedelta(seconds=args.timeout)
+    if not args.embedded:
+        client = await Client.connect(
+            args.address, namespace=args.namespace, plugins=[ClaimCheckPlugin(settings=settings)]
+        )
+        return await ask_question(
+            client,
+            document=document,
+            question=args.question,
+            task_queue=args.task_queue,
+            claim_check=settings.mode,
+            top_k=args.top_k,
+            workflow_id=args.workflow_id,
+            execution_timeout=timeout,
+        )
+    _status("starting an embedded Temporal dev server ...")
+    stack = await EmbeddedStack.start(settings=settings, ui=False)
+    try:
+        runtime = await stack.runtime(settings.mode)
+        return await ask_question(
+            runtime.client,
+            document=document,
+            question=args.question,
+            task_queue=runtime.task_queue,
+            claim_check=settings.mode,
+            top_k=args.top_k,
+            workflow_id=args.workflow_id,
+            execution_timeout=timeout,
+        )
+    finally:
+        await stack.stop()
+
+
+def print_report(report: RunReport) -> None:
+    """Human-readable answer, sources and history size."""
+    if report.status != "completed":
+        assert report.error is not None
+        print(f"FAILED ({report.claim_check}): {report.error['type']}: {report.error['message']}")
+    else:
+        print(f"Answer ({report.model}):\n  {report.answer}\n")
+        print("Sources:")
+        for s in report.sources:
+            print(f"  chunk {s['chunk_index']:>5}  score {s['score']:7.3f}  {s['snippet'][:90]}")
+    if report.history_size_bytes is not None:
+        print(
+            f"\nworkflow {report.workflow_id}: claim check {report.claim_check}, "
+            f"history {human_bytes(report.history_size_bytes)} ({report.history_size_bytes} bytes, "
+            f"{report.history_length} events)"
+        )
+
+
+async def compare_modes(args: argparse.Namespace) -> int:
+    """Embedded: the same question with claim check off, codec and extstore; print a table."""
+    document = load_document(args.doc)
+    _status("starting an embedded Temporal dev server ...")
+    stack = await EmbeddedStack.start(settings=args.settings, ui=False)
+    reports: list[tuple[RunReport, int, int]] = []
+    try:
+        for mode in MODES:
+            _status(f"asking with claim check {mode} ...")
+            runtime = await stack.runtime(mode)
+            report = await ask_question(
+                runtime.client,
+                document=document,
+                question=args.question,
+                task_queue=runtime.task_queue,
+                claim_check=mode,
+                top_k=args.top_k,
+                execution_timeout=timedelta(seconds=args.timeout),
+            )
+            blobs = await stack.store.list(
+                prefix=workflow_prefix(namespace="default", workflow_id=report.workflow_id)
+            )
+            reports.append((report, len(blobs), sum(b.size for b in blobs)))
+    finally:
+        await stack.stop()
+    answered = next((r for r, _, _ in reports if r.status == "completed"), None)
+    if answered is not None:
+        print_report(answered)
+    print(f"\nHistory size for the same question ({document.filename}), by claim-check mode:\n")
+    print(
+        f"  {'mode':<9} {'status':<10} {'history':>10} {'bytes':>10} {'events':>7} {'blobs':>6} {'in store':>10}"
+    )
+    for report, count, size in reports:
+        hist = report.history_size_bytes or 0
+        print(
+            f"  {report.claim_check:<9} {report.status:<10} {human_bytes(hist):>10} {hist:>10} "
+            f"{report.history_length or 0:>7} {count:>6} {human_bytes(size):>10}"
+        )
+    print(f"\nblobs are in {stack.store.name}")
+    return 0 if all(r.status == "completed" for r, _, _ in reports) else 1
+
+
+async def run_worker(args: argparse.Namespace) -> None:
+    """Run a worker until interrupted (embedded: with its own dev server)."""
+    settings: ClaimCheckSettings = args.settings
+    if args.embedded:
+        stack = await EmbeddedStack.start(settings=settings, ui=True)
+        runtime = await stack.runtime(settings.mode)
+        _status(
+            f"dev server at {stack.server.address} (Web UI {stack.server.ui_url}); worker on task queue "
+            f"{runtime.task_queue!r}, claim check {settings.mode}, blobs in {stack.store.name}\n"
+            f"ask with: python start_workflow.py --address {stack.server.address} --task-queue {runtime.task_queue} "
+            f"--claim-check {settings.mode}"
+        )
+        try:
+            await runtime.task
+        finally:
+            await stack.stop()
+        return
+    plugin = ClaimCheckPlugin(settings=settings)
+    client = await Client.connect(args.address, namespace=args.namespace, plugins=[plugin])
+    worker = build_worker(client, task_queue=args.task_queue)
+    _status(
+        f"worker on {args.address}, namespace {args.namespace!r}, task queue {args.task_queue!r}, "
+        f"claim check {settings.mode}, blobs in {plugin.store.name} (Ctrl-C to stop)"
+    )
+    try:
+        await worker.run()
+    except asyncio.CancelledError:
+        pass

@@ -1,0 +1,121 @@
+"""The embedded stack: a local dev server, a blob store and in-process workers, one per mode.
+
+Used by ``start_workflow.py --embedded``, ``worker.py --embedded`` and the notebooks. Each
+claim-check mode gets its own client and task queue (``rag-claimcheck-codec`` …) so the three
+modes can be compared side by side on one server. Start and stop are idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.rag.activities import RagActivities
+from rag_claimcheck.servers.minio import MinioServer
+from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.settings import ClaimCheckSettings, Mode
+from rag_claimcheck.storage.base import BlobStore
+from rag_claimcheck.storage.factory import open_store
+from rag_claimcheck.worker_setup import DEFAULT_TASK_QUEUE, build_worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModeRuntime:
+    """One claim-check mode on the stack: its client, plugin, task queue and running worker."""
+
+    mode: Mode
+    client: Client
+    plugin: ClaimCheckPlugin
+    task_queue: str
+    worker: Worker
+    task: asyncio.Task[None]
+
+
+@dataclass
+class EmbeddedStack:
+    """A dev server (+ MinIO when the store is S3) and lazily started per-mode workers."""
+
+    server: DevServer
+    settings: ClaimCheckSettings
+    store: BlobStore
+    minio: MinioServer | None = None
+    activities: RagActivities = field(default_factory=RagActivities)
+    modes: dict[str, ModeRuntime] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @classmethod
+    async def start(
+        cls,
+        *,
+        settings: ClaimCheckSettings | None = None,
+        ui: bool = True,
+        dynamic_config: Mapping[str, object] | None = None,
+        codec_endpoint: str | None = None,
+        activities: RagActivities | None = None,
+        allow_download: bool = True,
+    ) -> EmbeddedStack:
+        """Start the dev server (and MinIO for ``store='s3'`` without an endpoint configured)."""
+        settings = settings or ClaimCheckSettings.from_env()
+        minio = None
+        if settings.store == "s3" and not settings.s3_endpoint_url:
+            minio = await MinioServer.start()
+            settings = dataclasses.replace(settings, s3_endpoint_url=minio.endpoint_url)
+        server = await DevServer.start(
+            ui=ui, dynamic_config=dynamic_config, codec_endpoint=codec_endpoint, allow_download=allow_download
+        )
+        store = open_store(settings)
+        if minio is not None:
+            from rag_claimcheck.storage.s3 import S3BlobStore
+
+            store = S3BlobStore(
+                bucket=settings.s3_bucket,
+                endpoint_url=minio.endpoint_url,
+                access_key_id=minio.access_key,
+                secret_access_key=minio.secret_key,
+            )
+        return cls(
+            server=server,
+            settings=settings,
+            store=store,
+            minio=minio,
+            activities=activities or RagActivities(),
+        )
+
+    async def runtime(self, mode: Mode, *, inline_max_bytes: int | None = None) -> ModeRuntime:
+        """The client and running worker for ``mode`` (started on first use)."""
+        name = mode if inline_max_bytes is None else f"{mode}-{inline_max_bytes}"
+        async with self._lock:
+            if name not in self.modes:
+                settings = dataclasses.replace(self.settings, mode=mode)
+                if inline_max_bytes is not None:
+                    settings = dataclasses.replace(settings, inline_max_bytes=inline_max_bytes)
+                plugin = ClaimCheckPlugin(settings=settings, store=self.store)
+                client = await self.server.connect(plugins=[plugin])
+                task_queue = f"{DEFAULT_TASK_QUEUE}-{name}"
+                worker = build_worker(client, task_queue=task_queue, activities=self.activities)
+                task = asyncio.create_task(worker.run(), name=f"worker-{name}")
+                self.modes[name] = ModeRuntime(mode, client, plugin, task_queue, worker, task)
+            return self.modes[name]
+
+    async def stop(self) -> None:
+        """Stop every worker, the dev server and MinIO. Safe to call twice."""
+        async with self._lock:
+            for runtime in self.modes.values():
+                if not runtime.task.done():
+                    await runtime.worker.shutdown()
+            self.modes.clear()
+            await self.store.close()
+            if self.server is not None:
+                await self.server.stop()
+            if self.minio is not None:
+                await self.minio.stop()
+                self.minio = None

@@ -1,0 +1,90 @@
+"""Run one RAG question as a workflow and report what happened, including history size."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.service import RPCError
+
+from rag_claimcheck.rag.models import RagRequest, SourceDocument
+from rag_claimcheck.rag.workflows import AiRagWorkflow
+
+DEFAULT_EXECUTION_TIMEOUT = timedelta(minutes=5)
+
+
+@dataclass
+class RunReport:
+    """What ``start_workflow.py --json`` prints."""
+
+    status: str
+    workflow_id: str
+    claim_check: str
+    answer: str | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    history_size_bytes: int | None = None
+    history_length: int | None = None
+    error: dict[str, str] | None = None
+    model: str | None = None
+    chunk_count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def describe_error(error: BaseException) -> dict[str, str]:
+    """``{"type", "message"}`` of the innermost cause: the server's (or activity's) own words."""
+    if isinstance(error, RPCError):
+        return {"type": f"RPCError.{error.status.name}", "message": error.message}
+    innermost: BaseException = error
+    while isinstance(innermost, FailureError | WorkflowFailureError) and innermost.cause is not None:
+        innermost = innermost.cause
+    if isinstance(innermost, ApplicationError) and innermost.type:
+        return {"type": innermost.type, "message": innermost.message}
+    message = innermost.message if isinstance(innermost, FailureError) else str(innermost)
+    return {"type": type(innermost).__name__, "message": message}
+
+
+async def ask_question(
+    client: Client,
+    *,
+    document: SourceDocument,
+    question: str,
+    task_queue: str,
+    claim_check: str,
+    top_k: int = 4,
+    workflow_id: str | None = None,
+    execution_timeout: timedelta = DEFAULT_EXECUTION_TIMEOUT,
+) -> RunReport:
+    """Run :class:`AiRagWorkflow` to the end and report the answer or the failure."""
+    workflow_id = workflow_id or f"rag-{claim_check}-{uuid.uuid4().hex[:10]}"
+    report = RunReport(status="failed", workflow_id=workflow_id, claim_check=claim_check)
+    try:
+        handle = await client.start_workflow(
+            AiRagWorkflow.run,
+            RagRequest(document=document, question=question, top_k=top_k),
+            id=workflow_id,
+            task_queue=task_queue,
+            execution_timeout=execution_timeout,
+        )
+    except RPCError as e:
+        report.error = describe_error(e)
+        return report
+    try:
+        result = await handle.result()
+        report.status = "completed"
+        report.answer = result.answer
+        report.model = result.model
+        report.chunk_count = result.chunk_count
+        report.sources = [asdict(s) for s in result.sources]
+    except WorkflowFailureError as e:
+        report.error = describe_error(e)
+    desc = await handle.describe()
+    report.history_size_bytes = int(desc.raw_info.history_size_bytes)
+    report.history_length = int(desc.history_length)
+    return report

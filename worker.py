@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Run the kit's Temporal worker (RAG workflows and activities) until Ctrl-C.
+
+Examples:
+    python worker.py                                  # localhost:7233, claim check from CLAIM_CHECK_MODE (codec)
+    python worker.py --claim-check extstore --store s3
+    python worker.py --embedded                       # also start a local dev server and print its address
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from rag_claimcheck.cli import add_connection_args, add_settings_args, run_worker, settings_from_args
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Run the rag-claimcheck worker (AiRagWorkflow, ConversationWorkflow, activities).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:" + __doc__.split("Examples:")[1],
+    )
+    add_connection_args(parser)
+    add_settings_args(parser)
+    args = parser.parse_args(argv)
+    try:
+        args.settings = settings_from_args(args)
+    except ValueError as e:
+        parser.error(str(e))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        asyncio.run(run_worker(args))
+    except KeyboardInterrupt:
+        print("worker stopped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
