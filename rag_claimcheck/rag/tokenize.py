@@ -1,8 +1,11 @@
-"""The tokenizer BM25 and the extractive answerer share: case-folded words, punctuation stripped."""
+"""The tokenizer BM25 and the extractive answerer share: case-folded, punctuation stripped, stemmed."""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+import snowballstemmer
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 
@@ -17,14 +20,22 @@ STOPWORDS = frozenset(
 )
 
 
-def tokenize(text: str, *, drop_stopwords: bool = True) -> list[str]:
-    """Lower-cased (Unicode case-folded) word tokens; ``"Claim?"`` becomes ``["claim"]``.
+_STEMMER = snowballstemmer.stemmer("english")
 
-    Apostrophes inside words are kept out (``"Lanternfish's"`` gives ``"lanternfish"``).
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+def tokenize(text: str, *, drop_stopwords: bool = True, stem: bool = True) -> list[str]:
+    """Case-folded word tokens, Snowball-stemmed: ``"Claim?"`` → ``["claim"]``, ``"scraped"`` → ``["scrape"]``.
+
+    Possessives are dropped (``"Lanternfish's"`` → ``"lanternfish"``), as are English stopwords.
     """
     tokens = []
     for match in _WORD.finditer(text.casefold()):
         word = re.split(r"['\u2019]", match.group())[0]
         if word and not (drop_stopwords and word in STOPWORDS):
-            tokens.append(word)
+            tokens.append(_stem(word) if stem else word)
     return tokens

@@ -1,0 +1,73 @@
+"""A local OpenAI-compatible Chat Completions server for tests: scripted statuses, recorded requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from rag_claimcheck.servers.ports import free_port
+
+
+@dataclass
+class OpenAIStub:
+    """Answers ``POST /v1/chat/completions``; ``script`` lists HTTP statuses to return first."""
+
+    base_url: str = ""
+    script: list[int] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    reply: str = "Consumer lag above 45,000 messages for ten minutes pages on-call [chunk 3]."
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(body)
+        self.headers.append(dict(request.headers))
+        status = self.script.pop(0) if self.script else 200
+        if status != 200:
+            error = {"error": {"message": f"scripted {status}", "type": "test", "code": str(status)}}
+            return web.json_response(
+                error, status=status, headers={"retry-after": "0"} if status == 429 else None
+            )
+        return web.json_response(
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": self.reply},
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+        )
+
+
+@asynccontextmanager
+async def openai_stub() -> AsyncIterator[OpenAIStub]:
+    """Serve an :class:`OpenAIStub` on a free loopback port for the duration of the block."""
+    stub = OpenAIStub()
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", stub.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    stub.base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        yield stub
+    finally:
+        await runner.cleanup()
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True)

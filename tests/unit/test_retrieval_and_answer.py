@@ -1,0 +1,170 @@
+"""BM25 finds the right passage for the sample questions; the answerers answer from passages."""
+
+from __future__ import annotations
+
+import pytest
+from temporalio.exceptions import ApplicationError
+
+from rag_claimcheck.rag.activities import RagActivities
+from rag_claimcheck.rag.answer import ExtractiveAnswerer, OpenAIAnswerer, answerer_from_env
+from rag_claimcheck.rag.ingest import ingest
+from rag_claimcheck.rag.models import (
+    AnswerRequest,
+    IngestedDocument,
+    Passage,
+    RetrievalQuery,
+    SourceDocument,
+    Turn,
+)
+from rag_claimcheck.rag.retrieval import BM25Index, IndexCache
+from rag_claimcheck.samples import sample_qa, sample_text
+from tests.openai_stub import openai_stub
+
+RECALL_AT_4_FLOOR = 0.9
+"""Measured 28/30 (0.93) at k=4 and 23/30 (0.77) at k=1 with Snowball stemming; below 0.9 retrieval regressed."""
+
+
+@pytest.fixture(scope="module")
+def handbook() -> IngestedDocument:
+    return ingest(
+        SourceDocument.from_bytes(sample_text().encode(), filename="handbook.md", mime_type="text/markdown")
+    )
+
+
+def recall_at(index: BM25Index, k: int) -> float:
+    qa = sample_qa()
+    hits = sum(any(pair.answer_contains in p.text for p in index.search(pair.question, k)) for pair in qa)
+    return hits / len(qa)
+
+
+class TestBM25:
+    def test_recall_on_the_sample_question_set(self, handbook: IngestedDocument) -> None:
+        index = BM25Index(handbook)
+        recall = {k: recall_at(index, k) for k in (1, 4)}
+        print(f"recall@1={recall[1]:.2f} recall@4={recall[4]:.2f}")
+        assert recall[4] >= RECALL_AT_4_FLOOR
+        assert recall[1] >= 0.7
+
+    def test_punctuation_in_the_question_does_not_matter(self, handbook: IngestedDocument) -> None:
+        index = BM25Index(handbook)
+        assert index.search("Shoal consumer lag?", 3) == index.search("shoal CONSUMER lag", 3)
+
+    def test_results_are_ranked_best_first_and_bounded_by_k(self, handbook: IngestedDocument) -> None:
+        passages = BM25Index(handbook).search("backup restore drill", 5)
+        assert len(passages) == 5
+        assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+    def test_a_question_of_only_stopwords_retrieves_nothing(self, handbook: IngestedDocument) -> None:
+        assert BM25Index(handbook).search("what is the", 4) == []
+
+
+class TestIndexCache:
+    async def test_the_index_is_built_once_per_document(self, handbook: IngestedDocument) -> None:
+        activities = RagActivities(answerer=ExtractiveAnswerer(), index_cache=IndexCache(max_documents=2))
+        await activities.retrieve_passages(handbook, RetrievalQuery("Shoal lag", 3))
+        await activities.retrieve_passages(handbook, RetrievalQuery("Keel backups", 3))
+        assert (activities.index_cache.misses, activities.index_cache.hits) == (1, 1)
+
+    def test_the_cache_is_bounded(self, handbook: IngestedDocument) -> None:
+        cache = IndexCache(max_documents=2)
+        for i in range(4):
+            cache.get(IngestedDocument("d", "text/plain", 1, f"sha{i}", handbook.chunks[:5]))
+        assert len(cache) == 2
+
+    @pytest.mark.parametrize(
+        ("question", "top_k", "error_type"),
+        [
+            ("", 4, "EmptyQuestion"),
+            ("  ", 4, "EmptyQuestion"),
+            ("q", 0, "InvalidParameter"),
+            ("q", 51, "InvalidParameter"),
+        ],
+    )
+    async def test_nonsense_queries_are_refused(
+        self, handbook: IngestedDocument, question: str, top_k: int, error_type: str
+    ) -> None:
+        with pytest.raises(ApplicationError) as info:
+            await RagActivities(answerer=ExtractiveAnswerer()).retrieve_passages(
+                handbook, RetrievalQuery(question, top_k)
+            )
+        assert info.value.type == error_type
+        assert info.value.non_retryable
+
+
+class TestExtractiveAnswerer:
+    async def test_answers_with_the_best_matching_sentence_and_cites_it(
+        self, handbook: IngestedDocument
+    ) -> None:
+        question = "How much consumer lag on Shoal pages the on-call engineer?"
+        passages = BM25Index(handbook).search(question, 4)
+        answer = await ExtractiveAnswerer().answer(AnswerRequest(question=question, passages=passages))
+        assert answer.extractive
+        assert answer.text.startswith("Extractive answer (no LLM configured; quoted from the document): ")
+        assert "consumer lag exceeds 45,000 messages for ten minutes" in answer.text
+        assert f"[chunk {answer.cited_chunks[0]}]" in answer.text
+
+    async def test_is_deterministic(self, handbook: IngestedDocument) -> None:
+        passages = BM25Index(handbook).search("restore drill schedule", 4)
+        request = AnswerRequest(question="restore drill schedule", passages=passages)
+        assert await ExtractiveAnswerer().answer(request) == await ExtractiveAnswerer().answer(request)
+
+    async def test_says_so_when_nothing_matches(self) -> None:
+        answer = await ExtractiveAnswerer().answer(AnswerRequest(question="zebra", passages=[]))
+        assert "no passage that matches" in answer.text
+        assert answer.cited_chunks == []
+
+
+class TestOpenAIAnswerer:
+    async def test_request_carries_system_prompt_conversation_passages_and_question(self) -> None:
+        async with openai_stub() as stub:
+            answerer = OpenAIAnswerer(api_key="sk-test", base_url=stub.base_url, model="local-model")
+            request = AnswerRequest(
+                question="What pages on-call?",
+                passages=[Passage(chunk_index=3, score=1.0, text="Lag over 45,000 pages.")],
+                history=[Turn(question="Earlier?", answer="Earlier answer.")],
+            )
+            answer = await answerer.answer(request)
+        [body] = stub.requests
+        assert body["model"] == "local-model"
+        assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
+        assert body["messages"][1:3] == [
+            {"role": "user", "content": "Earlier?"},
+            {"role": "assistant", "content": "Earlier answer."},
+        ]
+        assert "[chunk 3]\nLag over 45,000 pages." in body["messages"][3]["content"]
+        assert body["messages"][3]["content"].endswith("Question: What pages on-call?")
+        assert stub.headers[0]["Authorization"] == "Bearer sk-test"
+        assert answer.cited_chunks == [3]
+        assert not answer.extractive
+
+    @pytest.mark.parametrize(
+        ("status", "error_type", "non_retryable"),
+        [
+            (401, "LLMAuthenticationError", True),
+            (403, "LLMAuthenticationError", True),
+            (400, "LLMBadRequest", True),
+            (429, "LLMRateLimited", False),
+            (500, "LLMUnavailable", False),
+            (503, "LLMUnavailable", False),
+        ],
+    )
+    async def test_http_errors_are_classified_for_the_retry_policy(
+        self, status: int, error_type: str, non_retryable: bool
+    ) -> None:
+        async with openai_stub() as stub:
+            stub.script = [status]
+            answerer = OpenAIAnswerer(api_key="sk-test", base_url=stub.base_url)
+            with pytest.raises(ApplicationError) as info:
+                await answerer.answer(AnswerRequest(question="q", passages=[]))
+        assert info.value.type == error_type
+        assert info.value.non_retryable is non_retryable
+        assert len(stub.requests) == 1, "the client must not retry by itself; the activity retry policy does"
+
+    def test_answerer_choice_from_environment(self) -> None:
+        assert isinstance(answerer_from_env({}), ExtractiveAnswerer)
+        assert isinstance(answerer_from_env({"OPENAI_API_KEY": "sk"}), OpenAIAnswerer)
+        assert isinstance(
+            answerer_from_env({"OPENAI_API_KEY": "sk", "RAG_ANSWERER": "extractive"}), ExtractiveAnswerer
+        )
+        with pytest.raises(ValueError, match="needs OPENAI_API_KEY"):
+            answerer_from_env({"RAG_ANSWERER": "openai"})
