@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from temporalio.exceptions import ApplicationError
 
@@ -23,7 +25,7 @@ class TestChunking:
         assert all(len(c.text) <= 800 for c in chunks)
         assert chunks[0].start == 0
         assert chunks[-1].end == len(text.rstrip())
-        for prev, nxt in zip(chunks, chunks[1:]):
+        for prev, nxt in itertools.pairwise(chunks):
             assert text[prev.end : nxt.start].strip() == "", "text between two chunks would be lost"
             assert nxt.start > prev.start, "chunks must move forward"
             assert text[nxt.start : nxt.end] == nxt.text
@@ -31,7 +33,7 @@ class TestChunking:
     def test_consecutive_chunks_overlap_by_whole_sentences_within_the_budget(self) -> None:
         text = " ".join(f"Sentence number {i} says something." for i in range(200))
         chunks = chunk_text(text, max_chars=300, overlap_chars=80)
-        overlaps = [prev.end - nxt.start for prev, nxt in zip(chunks, chunks[1:])]
+        overlaps = [prev.end - nxt.start for prev, nxt in itertools.pairwise(chunks)]
         assert all(0 < o <= 80 for o in overlaps)
         assert all(c.text.startswith("Sentence number") and c.text.endswith(".") for c in chunks)
 
