@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from rag_claimcheck.servers.minio import MinioServer
-from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.servers.temporal import SMALL_LIMITS, DevServer
 from rag_claimcheck.servers.tools import MissingBinaryError
 from rag_claimcheck.storage.s3 import S3BlobStore
 
@@ -33,6 +33,17 @@ async def dev_server() -> AsyncIterator[DevServer]:
     """A Temporal dev server with default limits (2 MiB per payload)."""
     try:
         server = await DevServer.start()
+    except MissingBinaryError as e:
+        missing_server(e)
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def small_limits_server() -> AsyncIterator[DevServer]:
+    """A dev server with lowered limits (SMALL_LIMITS) so limit failures happen in seconds."""
+    try:
+        server = await DevServer.start(dynamic_config=SMALL_LIMITS)
     except MissingBinaryError as e:
         missing_server(e)
     yield server

@@ -13,6 +13,8 @@ from rag_claimcheck.rag.tokenize import tokenize
 
 DEFAULT_CACHE_DOCUMENTS = 8
 """How many documents' indexes one worker process keeps."""
+DUPLICATE_POOL_FACTOR = 32
+"""Look this many times ``top_k`` deep for distinct passages (a document repeated 32 times still yields k)."""
 
 
 class BM25Index:
@@ -26,18 +28,28 @@ class BM25Index:
         self._bm25 = BM25Okapi(tokenized) if tokenized else None
 
     def search(self, question: str, top_k: int) -> list[Passage]:
-        """The ``top_k`` best chunks for ``question``, best first (ties: earlier chunk first)."""
+        """The ``top_k`` best chunks for ``question``, best first (ties: earlier chunk first).
+
+        Chunks with the same text as a better one (repeated boilerplate) are skipped, so the
+        passages are distinct.
+        """
         query = tokenize(question)
         if self._bm25 is None or not query:
             return []
         scores = self._bm25.get_scores(query)
-        k = min(top_k, len(scores))
-        candidates = np.argpartition(-scores, k - 1)[:k]
-        ranked = sorted(candidates, key=lambda i: (-scores[i], i))
-        return [
-            Passage(chunk_index=int(i), score=round(float(scores[i]), 4), text=self.chunks[i].text)
-            for i in ranked
-        ]
+        pool = min(len(scores), top_k * DUPLICATE_POOL_FACTOR)
+        candidates = np.argpartition(-scores, pool - 1)[:pool]
+        passages: list[Passage] = []
+        seen: set[str] = set()
+        for i in sorted(candidates, key=lambda i: (-scores[i], i)):
+            text = self.chunks[i].text
+            if text in seen or scores[i] <= 0:
+                continue
+            seen.add(text)
+            passages.append(Passage(chunk_index=int(i), score=round(float(scores[i]), 4), text=text))
+            if len(passages) == top_k:
+                break
+        return passages
 
 
 class IndexCache:

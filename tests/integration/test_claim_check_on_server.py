@@ -17,7 +17,7 @@ from rag_claimcheck.storage.s3 import S3BlobStore
 from rag_claimcheck.worker_setup import build_worker
 from tests.integration.helpers import running_stack
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = pytest.mark.integration
 
 MIB = 1024 * 1024
 HISTORY_BUDGET_BYTES = 16 * 1024

@@ -8,7 +8,7 @@ from rag_claimcheck.servers.ports import free_port
 from rag_claimcheck.storage import BlobNotFoundError, InvalidKeyError, StoreUnavailableError
 from rag_claimcheck.storage.s3 import S3BlobStore
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = pytest.mark.integration
 
 
 async def test_put_get_exists_list_delete(s3_store: S3BlobStore) -> None:

@@ -54,6 +54,11 @@ class TestBM25:
         assert len(passages) == 5
         assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
 
+    def test_repeated_text_yields_distinct_passages(self, handbook: IngestedDocument) -> None:
+        doubled = IngestedDocument("d", "text/markdown", 1, "x", handbook.chunks + handbook.chunks)
+        passages = BM25Index(doubled).search("Shoal consumer lag", 4)
+        assert len({p.text for p in passages}) == 4
+
     def test_a_question_of_only_stopwords_retrieves_nothing(self, handbook: IngestedDocument) -> None:
         assert BM25Index(handbook).search("what is the", 4) == []
 

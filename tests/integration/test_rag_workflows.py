@@ -1,0 +1,209 @@
+"""The RAG workflows end to end on the real dev server, in every claim-check mode."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from rag_claimcheck.claimcheck import workflow_prefix
+from rag_claimcheck.claimcheck.reference import REFERENCE_ENCODING
+from rag_claimcheck.rag.activities import RagActivities
+from rag_claimcheck.rag.answer import OpenAIAnswerer
+from rag_claimcheck.rag.models import ConversationInput, RagRequest, SourceDocument
+from rag_claimcheck.rag.workflows import AiRagWorkflow, ConversationWorkflow
+from rag_claimcheck.samples import DEFAULT_QUESTION, sample_text
+from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.storage import FileBlobStore
+from rag_claimcheck.storage.s3 import S3BlobStore
+from tests.integration.helpers import Stack, running_stack
+from tests.openai_stub import openai_stub
+
+pytestmark = pytest.mark.integration
+
+HANDBOOK = SourceDocument.from_bytes(
+    sample_text().encode(), filename="handbook.md", mime_type="text/markdown"
+)
+TIMEOUT = timedelta(seconds=60)
+
+
+async def ask(stack: Stack, request: RagRequest, label: str = "rag"):  # type: ignore[no-untyped-def] # test helper
+    return await stack.client.execute_workflow(
+        AiRagWorkflow.run,
+        request,
+        id=stack.new_id(label),
+        task_queue=stack.task_queue,
+        execution_timeout=TIMEOUT,
+    )
+
+
+@pytest.mark.parametrize("mode", ["off", "codec", "extstore"])
+async def test_rag_answers_the_sample_question_in_every_mode(
+    dev_server: DevServer, s3_store: S3BlobStore, mode: str
+) -> None:
+    async with running_stack(dev_server, mode=mode, store=s3_store) as stack:  # type: ignore[arg-type] # parametrized
+        workflow_id = stack.new_id("rag")
+        handle = await stack.client.start_workflow(
+            AiRagWorkflow.run,
+            RagRequest(document=HANDBOOK, question=DEFAULT_QUESTION),
+            id=workflow_id,
+            task_queue=stack.task_queue,
+            execution_timeout=TIMEOUT,
+        )
+        result = await handle.result()
+        history_bytes = (await handle.describe()).raw_info.history_size_bytes
+    assert "consumer lag exceeds 45,000 messages for ten minutes" in result.answer
+    assert len(result.sources) == 4
+    blobs = await s3_store.list(prefix=workflow_prefix(namespace="default", workflow_id=workflow_id))
+    if mode == "off":
+        assert history_bytes > 700 * 1024  # the document, its chunks and the retrieve input
+        assert blobs == []
+    else:
+        assert history_bytes < 16 * 1024
+        assert len(blobs) == 3  # document in, chunks out, chunks into retrieve
+
+
+async def test_rag_works_on_the_filesystem_store(dev_server: DevServer, tmp_path: Path) -> None:
+    store = FileBlobStore(tmp_path / "blobs")
+    async with running_stack(dev_server, mode="codec", store=store) as stack:
+        result = await ask(
+            stack, RagRequest(document=HANDBOOK, question="Which port does the Keel pooler listen on?")
+        )
+    assert "6432" in result.answer
+    assert len(await store.list(prefix="claim-check/")) == 3
+
+
+BAD_INPUTS = [
+    (
+        RagRequest(
+            SourceDocument.from_bytes(
+                "caf\u00e9".encode("latin-1"), filename="menu.txt", mime_type="text/plain"
+            ),
+            "q",
+        ),
+        "DocumentNotUtf8",
+        "menu.txt is not valid UTF-8: byte 0xe9 at offset 3",
+    ),
+    (
+        RagRequest(
+            SourceDocument.from_bytes(b"%PDF-1.7", filename="a.pdf", mime_type="application/pdf"), "q"
+        ),
+        "UnsupportedDocumentType",
+        "a.pdf: unsupported document type 'application/pdf'",
+    ),
+    (
+        RagRequest(SourceDocument.from_bytes(b"  \n", filename="empty.md", mime_type="text/markdown"), "q"),
+        "EmptyDocument",
+        "empty.md is empty",
+    ),
+    (RagRequest(HANDBOOK, "   "), "EmptyQuestion", "the question is empty"),
+    (
+        RagRequest(HANDBOOK, "q", top_k=0),
+        "InvalidParameter",
+        "top_k must be a whole number from 1 to 50; got 0",
+    ),
+]
+
+
+@pytest.mark.parametrize("mode", ["off", "codec"])
+async def test_every_bad_input_fails_with_its_named_error_and_the_worker_keeps_serving(
+    dev_server: DevServer, s3_store: S3BlobStore, mode: str
+) -> None:
+    async with running_stack(dev_server, mode=mode, store=s3_store) as stack:  # type: ignore[arg-type] # parametrized
+        for request, error_type, message in BAD_INPUTS:
+            with pytest.raises(WorkflowFailureError) as info:
+                await ask(stack, request, "bad")
+            cause = info.value.cause
+            if isinstance(cause, ActivityError):
+                cause = cause.cause
+            assert isinstance(cause, ApplicationError), cause
+            assert (cause.type, cause.non_retryable) == (error_type, True)
+            assert message in cause.message
+        result = await ask(stack, RagRequest(document=HANDBOOK, question=DEFAULT_QUESTION), "after-bad")
+    assert "45,000" in result.answer
+
+
+async def test_the_llm_path_retries_429_and_500_through_the_activity_retry_policy(
+    dev_server: DevServer, s3_store: S3BlobStore
+) -> None:
+    async with openai_stub() as stub:
+        stub.script = [500, 429]
+        activities = RagActivities(
+            answerer=OpenAIAnswerer(api_key="sk-test", base_url=stub.base_url, model="local")
+        )
+        async with running_stack(dev_server, mode="codec", store=s3_store, activities=activities) as stack:
+            result = await ask(stack, RagRequest(document=HANDBOOK, question=DEFAULT_QUESTION), "llm")
+            assert result.answer == stub.reply and result.model == "local"
+            assert len(stub.requests) == 3
+
+            stub.script = [401]
+            with pytest.raises(WorkflowFailureError) as info:
+                await ask(stack, RagRequest(document=HANDBOOK, question=DEFAULT_QUESTION), "llm-401")
+    cause = info.value.cause
+    assert isinstance(cause, ActivityError) and isinstance(cause.cause, ApplicationError)
+    assert cause.cause.type == "LLMAuthenticationError"
+    assert len(stub.requests) == 4, "a 401 must not be retried"
+
+
+@pytest.mark.parametrize("mode", ["off", "codec", "extstore"])
+async def test_conversation_update_query_signal(
+    dev_server: DevServer, s3_store: S3BlobStore, mode: str
+) -> None:
+    async with running_stack(dev_server, mode=mode, store=s3_store) as stack:  # type: ignore[arg-type] # parametrized
+        handle = await stack.client.start_workflow(
+            ConversationWorkflow.run,
+            ConversationInput(source=HANDBOOK),
+            id=stack.new_id("chat"),
+            task_queue=stack.task_queue,
+            execution_timeout=TIMEOUT,
+        )
+        first = await handle.execute_update(ConversationWorkflow.ask, DEFAULT_QUESTION)
+        second = await handle.execute_update(
+            ConversationWorkflow.ask, "Which port does the Keel pooler listen on?"
+        )
+        state = await handle.query(ConversationWorkflow.state)
+        with pytest.raises(WorkflowUpdateFailedError) as rejected:
+            await handle.execute_update(ConversationWorkflow.ask, "   ")
+        await handle.signal(ConversationWorkflow.end)
+        turns = await handle.result()
+    assert "45,000" in first.answer and "6432" in second.answer
+    assert [t.question for t in state.turns] == [
+        DEFAULT_QUESTION,
+        "Which port does the Keel pooler listen on?",
+    ]
+    assert state.history_size_bytes > 0 and state.history_length > 10 and not state.ended
+    assert isinstance(rejected.value.cause, ApplicationError) and rejected.value.cause.type == "EmptyQuestion"
+    assert turns == state.turns
+
+
+async def test_conversation_continues_as_new_when_suggested_and_keeps_its_turns(
+    small_limits_server: DevServer, s3_store: S3BlobStore
+) -> None:
+    async with running_stack(small_limits_server, mode="codec", store=s3_store) as stack:
+        workflow_id = stack.new_id("chat-can")
+        handle = await stack.client.start_workflow(
+            ConversationWorkflow.run,
+            ConversationInput(source=HANDBOOK),
+            id=workflow_id,
+            task_queue=stack.task_queue,
+            execution_timeout=timedelta(seconds=120),
+        )
+        questions = [f"What does the handbook say about backups, question {i}?" for i in range(8)]
+        for q in questions:
+            await handle.execute_update(ConversationWorkflow.ask, q)
+            await asyncio.sleep(0.05)
+        state = await handle.query(ConversationWorkflow.state)
+        latest = stack.client.get_workflow_handle(workflow_id)  # follows the chain to the current run
+        started = (await latest.fetch_history()).events[0].workflow_execution_started_event_attributes
+        await handle.signal(ConversationWorkflow.end)
+        turns = await handle.result()
+    assert state.generation >= 1, "60 events per run should have suggested continue-as-new"
+    assert [t.question for t in turns] == questions
+    # The continued run got the document and the turns as a claim-check reference, not inline.
+    [carried] = started.input.payloads
+    assert carried.metadata["encoding"] == REFERENCE_ENCODING
+    assert carried.ByteSize() < 1024
