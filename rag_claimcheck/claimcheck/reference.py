@@ -12,9 +12,10 @@ Two formats are read:
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from temporalio.api.common.v1 import Payload
 
@@ -29,16 +30,20 @@ RECIPE_VERSION = b"v1"
 
 @dataclass(frozen=True)
 class ClaimCheckReference:
-    """Where a payload went and how to check it when it comes back.
+    """Where a payload's data went and how to check it when it comes back.
+
+    The blob holds the payload's ``data`` bytes as they are (so an object in the bucket is the
+    real JSON, text or binary); the payload's small ``metadata`` travels in the reference.
 
     Attributes:
         key: Object key in the store.
         store: Name of the store that wrote it (``s3://bucket``, ``file:///…``, ``memory``).
-        size: Size of the serialized original ``Payload`` in bytes.
+        size: Length of the payload's data in bytes.
         stored_size: Size of the stored (possibly compressed) blob in bytes.
         sha256: Hex digest of the stored blob.
         compression: ``none``, ``zstd`` or ``gzip``.
-        encoding: The original payload's ``encoding`` metadata, for display.
+        metadata: The payload's metadata, values base64-encoded.
+        encoding: The payload's ``encoding`` metadata, readable, for display.
     """
 
     key: str
@@ -47,7 +52,17 @@ class ClaimCheckReference:
     stored_size: int
     sha256: str
     compression: str = "none"
+    metadata: Mapping[str, str] = field(default_factory=dict)
     encoding: str = ""
+
+    @classmethod
+    def metadata_of(cls, payload: Payload) -> dict[str, str]:
+        """A payload's metadata with base64 values, as the reference records it."""
+        return {k: base64.b64encode(v).decode("ascii") for k, v in sorted(payload.metadata.items())}
+
+    def restore(self, data: bytes) -> Payload:
+        """The original payload: the recorded metadata around ``data``."""
+        return Payload(metadata={k: base64.b64decode(v) for k, v in self.metadata.items()}, data=data)
 
     def to_payload(self) -> Payload:
         """Serialize as a reference payload."""
@@ -59,12 +74,18 @@ class ClaimCheckReference:
 
     def to_claim_data(self) -> dict[str, str]:
         """The reference as the string map an SDK ``StorageDriverClaim`` carries."""
-        return {name: str(value) for name, value in asdict(self).items()}
+        data = {name: str(value) for name, value in asdict(self).items() if name != "metadata"}
+        data["metadata"] = json.dumps(dict(self.metadata), sort_keys=True)
+        return data
 
     @classmethod
     def from_claim_data(cls, data: Mapping[str, str]) -> ClaimCheckReference:
         """Parse the string map of a ``StorageDriverClaim``; raises ``ValueError`` if malformed."""
-        return cls._from_mapping(data)
+        try:
+            metadata = json.loads(data.get("metadata", "{}"))
+        except ValueError as e:
+            raise ValueError(f"malformed claim-check claim metadata: {e}") from e
+        return cls._from_mapping({**data, "metadata": metadata})
 
     @classmethod
     def from_payload(cls, payload: Payload) -> ClaimCheckReference:
@@ -80,6 +101,9 @@ class ClaimCheckReference:
     @classmethod
     def _from_mapping(cls, body: Mapping[str, object]) -> ClaimCheckReference:
         try:
+            metadata = body.get("metadata", {})
+            if not isinstance(metadata, Mapping) or not all(isinstance(v, str) for v in metadata.values()):
+                raise ValueError("metadata must map names to base64 strings")
             return cls(
                 key=str(body["key"]),
                 store=str(body["store"]),
@@ -87,6 +111,7 @@ class ClaimCheckReference:
                 stored_size=int(body["stored_size"]),  # type: ignore[call-overload] # validated by int()
                 sha256=str(body["sha256"]),
                 compression=str(body.get("compression", "none")),
+                metadata={str(k): v for k, v in metadata.items()},
                 encoding=str(body.get("encoding", "")),
             )
         except (ValueError, KeyError, TypeError) as e:

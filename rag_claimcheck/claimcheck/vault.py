@@ -134,8 +134,8 @@ class PayloadVault:
     async def put(
         self, payload: Payload, *, namespace: str | None, workflow_id: str | None
     ) -> ClaimCheckReference:
-        """Store ``payload`` and return the reference that replaces it."""
-        data = payload.SerializeToString()
+        """Store ``payload.data`` and return the reference (with the metadata) that replaces it."""
+        data = payload.data
         if len(data) > self.max_payload_bytes:
             raise ClaimCheckPayloadTooLarge(
                 f"ClaimCheck refused a payload of {len(data)} bytes [workflow_id={workflow_id}]: "
@@ -150,7 +150,7 @@ class PayloadVault:
             if key in self._known or await self.store.exists(key=key):
                 self.stats.deduplicated += 1
             else:
-                await self.store.put(key=key, data=stored)
+                await self.store.put(key=key, data=stored, sha256_hex=digest)
                 self.stats.stored += 1
                 self.stats.stored_bytes += len(stored)
         except StoreUnavailableError as e:
@@ -168,6 +168,7 @@ class PayloadVault:
             stored_size=len(stored),
             sha256=digest,
             compression=used,
+            metadata=ClaimCheckReference.metadata_of(payload),
             encoding=payload.metadata.get("encoding", b"").decode("utf-8", "replace"),
         )
 
@@ -202,7 +203,20 @@ class PayloadVault:
             raise ClaimCheckIntegrityError(
                 f"ClaimCheck decode failed {where}: {e}", key=ref.key, workflow_id=workflow_id
             ) from e
-        return parse_payload(data, key=ref.key, workflow_id=workflow_id)
+        if len(data) != ref.size:
+            raise ClaimCheckIntegrityError(
+                f"ClaimCheck decode failed {where}: expected {ref.size} bytes of data, got {len(data)}",
+                key=ref.key,
+                workflow_id=workflow_id,
+            )
+        try:
+            return ref.restore(data)
+        except ValueError as e:  # binascii.Error: metadata is not base64
+            raise ClaimCheckReferenceInvalid(
+                f"ClaimCheck decode failed {where}: reference metadata is not base64: {e}",
+                key=ref.key,
+                workflow_id=workflow_id,
+            ) from e
 
     async def fetch_raw(self, key: str, *, workflow_id: str | None) -> bytes:
         """Fetch the stored bytes under ``key``, translating store errors into claim-check errors."""

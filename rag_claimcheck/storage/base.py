@@ -90,8 +90,12 @@ class BlobStore(ABC):
         """A short description of where blobs go, e.g. ``s3://bucket`` or ``file:///tmp/blobs``."""
 
     @abstractmethod
-    async def put(self, *, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key``, replacing any existing blob."""
+    async def put(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> None:
+        """Store ``data`` under ``key``, replacing any existing blob.
+
+        ``sha256_hex``, when the caller already knows it, lets a backend have the server verify
+        the upload (S3 ``ChecksumSHA256``) instead of computing a checksum of its own.
+        """
 
     @abstractmethod
     async def get(self, *, key: str) -> bytes:

@@ -52,7 +52,7 @@ class FileBlobStore(BlobStore):
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    async def put(self, *, key: str, data: bytes) -> None:
+    async def put(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> None:
         path = self._path(key)
         try:
             await asyncio.to_thread(self._put_sync, path, bytes(data))

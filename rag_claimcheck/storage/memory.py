@@ -16,7 +16,7 @@ class MemoryBlobStore(BlobStore):
     def name(self) -> str:
         return "memory"
 
-    async def put(self, *, key: str, data: bytes) -> None:
+    async def put(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> None:
         self.calls["put"] += 1
         self.blobs[validate_key(key)] = bytes(data)
 

@@ -7,7 +7,9 @@ One client is opened on first use and kept for the life of the store; the bucket
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import re
 from typing import Any
 
 import aioboto3
@@ -26,6 +28,7 @@ from rag_claimcheck.storage.base import (
 DEFAULT_MAX_CONNECTIONS = 32
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
 DEFAULT_READ_TIMEOUT_SECONDS = 60.0
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
@@ -54,8 +57,11 @@ class S3BlobStore(BlobStore):
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
         read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
     ) -> None:
-        if not bucket:
-            raise ValueError("S3BlobStore needs a bucket name")
+        if not _BUCKET_NAME.fullmatch(bucket or "") or ".." in bucket:
+            raise ValueError(
+                f"invalid S3 bucket name {bucket!r}: use 3-63 lowercase letters, digits, '-' or '.', "
+                "starting and ending with a letter or digit"
+            )
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {max_connections}")
         self.bucket = bucket
@@ -125,11 +131,12 @@ class S3BlobStore(BlobStore):
     def _unavailable(self, op: str, key: str, e: Exception) -> StoreUnavailableError:
         return StoreUnavailableError(f"S3 {op} failed [store={self.name}, key={key}]: {e}")
 
-    async def put(self, *, key: str, data: bytes) -> None:
+    async def put(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> None:
         validate_key(key)
         client = await self._ensure_client()
+        extra = {"ChecksumSHA256": base64.b64encode(bytes.fromhex(sha256_hex)).decode()} if sha256_hex else {}
         try:
-            await client.put_object(Bucket=self.bucket, Key=key, Body=bytes(data))
+            await client.put_object(Bucket=self.bucket, Key=key, Body=bytes(data), **extra)
         except (ClientError, BotoCoreError) as e:
             raise self._unavailable("put", key, e) from e
 

@@ -51,3 +51,9 @@ async def test_unreachable_endpoint_raises_store_unavailable_naming_the_endpoint
     with pytest.raises(StoreUnavailableError, match=f"endpoint={endpoint}"):
         await store.get(key="k")
     await store.close()
+
+
+@pytest.mark.parametrize("bucket", ["b", "", "Upper", "has_underscore", "-leading", "a" * 64, "two..dots"])
+def test_invalid_bucket_names_are_refused_before_any_request(bucket: str) -> None:
+    with pytest.raises(ValueError, match="invalid S3 bucket name"):
+        S3BlobStore(bucket=bucket)

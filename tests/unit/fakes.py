@@ -14,7 +14,7 @@ class UnreachableStore(MemoryBlobStore):
     def name(self) -> str:
         return "s3://unreachable"
 
-    async def put(self, *, key: str, data: bytes) -> None:
+    async def put(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> None:
         raise StoreUnavailableError(f"S3 put failed [store={self.name}, key={key}]: connection refused")
 
     async def get(self, *, key: str) -> bytes:
@@ -39,9 +39,9 @@ class SlowStore(MemoryBlobStore):
         await asyncio.sleep(self.delay)
         self.in_flight -= 1
 
-    async def put(self, *, key: str, data: bytes) -> None:
+    async def put(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> None:
         await self._track()
-        await super().put(key=key, data=data)
+        await super().put(key=key, data=data, sha256_hex=sha256_hex)
 
     async def get(self, *, key: str) -> bytes:
         await self._track()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import uuid
@@ -73,15 +75,23 @@ class TestRoundTripAndKeys:
         assert ref.ByteSize() < 600
         assert await codec.decode([ref]) == [p]
 
-    async def test_reference_records_key_store_size_and_sha256(self) -> None:
+    async def test_reference_records_key_store_size_sha256_and_metadata(self) -> None:
         p = payload_of(200_000)
         codec = scoped(ClaimCheckCodec(MemoryBlobStore()))
         [ref] = await codec.encode([p])
         body = json.loads(ref.data)
         assert body["store"] == "memory"
-        assert body["size"] == p.ByteSize()
-        assert len(body["sha256"]) == 64
+        assert body["size"] == body["stored_size"] == 200_000
+        assert body["sha256"] == hashlib.sha256(p.data).hexdigest()
         assert body["key"] == f"claim-check/ns/default/wf/wf-1/sha256/{body['sha256']}"
+        assert body["metadata"] == {"encoding": base64.b64encode(b"binary/plain").decode()}
+        assert body["encoding"] == "binary/plain"
+
+    async def test_the_stored_object_is_the_payload_data_itself(self) -> None:
+        store = MemoryBlobStore()
+        p = Payload(metadata={"encoding": b"json/plain"}, data=b'{"text": "' + b"a" * 200_000 + b'"}')
+        await scoped(ClaimCheckCodec(store)).encode([p])
+        assert list(store.blobs.values()) == [p.data]
 
     async def test_keys_share_the_workflow_prefix(self) -> None:
         store = MemoryBlobStore()
