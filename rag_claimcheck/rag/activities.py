@@ -14,6 +14,8 @@ from rag_claimcheck.rag.models import (
     MAX_TOP_K,
     Answer,
     AnswerRequest,
+    CachedRetrieval,
+    DocumentKey,
     IngestedDocument,
     Passage,
     RetrievalQuery,
@@ -47,6 +49,19 @@ class RagActivities:
         index = await asyncio.to_thread(self.index_cache.get, document)
         return index.search(question, top_k)
 
+    @activity.defn(name="retrieve_from_cache")
+    async def retrieve_from_cache(self, document: DocumentKey, query: RetrievalQuery) -> CachedRetrieval:
+        """Like ``retrieve_passages``, but only from this worker's cached index (a tiny input).
+
+        A miss (``hit=False``) tells the workflow to send the whole document once.
+        """
+        question = check_question(query.question)
+        top_k = check_top_k(query.top_k, MAX_TOP_K)
+        index = self.index_cache.peek(document.sha256)
+        if index is None:
+            return CachedRetrieval(hit=False)
+        return CachedRetrieval(hit=True, passages=await asyncio.to_thread(index.search, question, top_k))
+
     @activity.defn(name="answer_question")
     async def answer_question(self, request: AnswerRequest) -> Answer:
         """Answer from the passages (and the conversation so far)."""
@@ -55,4 +70,4 @@ class RagActivities:
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity, for ``Worker(activities=...)``."""
-        return [self.ingest_document, self.retrieve_passages, self.answer_question]
+        return [self.ingest_document, self.retrieve_passages, self.retrieve_from_cache, self.answer_question]

@@ -72,7 +72,7 @@ def ingest(
         raise errors.bad_input(
             f"{document.filename} is empty (no text to answer questions from)", errors.EMPTY_DOCUMENT
         )
-    return IngestedDocument(
+    return IngestedDocument.from_chunks(
         filename=document.filename,
         mime_type=mime,
         byte_size=len(data),

@@ -22,8 +22,8 @@ class BM25Index:
 
     def __init__(self, document: IngestedDocument) -> None:
         self.sha256 = document.sha256
-        self.chunks = document.chunks
-        tokenized = [tokenize(c.text) for c in document.chunks]
+        self.texts = document.chunk_texts
+        tokenized = [tokenize(text) for text in self.texts]
         # rank-bm25 divides by the corpus size; an empty corpus has nothing to retrieve anyway.
         self._bm25 = BM25Okapi(tokenized) if tokenized else None
 
@@ -42,7 +42,7 @@ class BM25Index:
         passages: list[Passage] = []
         seen: set[str] = set()
         for i in sorted(candidates, key=lambda i: (-scores[i], i)):
-            text = self.chunks[i].text
+            text = self.texts[i]
             if text in seen or scores[i] <= 0:
                 continue
             seen.add(text)
@@ -79,6 +79,15 @@ class IndexCache:
             while len(self._indexes) > self.max_documents:
                 self._indexes.popitem(last=False)
         return index
+
+    def peek(self, sha256: str) -> BM25Index | None:
+        """The cached index for ``sha256``, or None; never builds one."""
+        with self._lock:
+            index = self._indexes.get(sha256)
+            if index is not None:
+                self._indexes.move_to_end(sha256)
+                self.hits += 1
+            return index
 
     def __len__(self) -> int:
         return len(self._indexes)

@@ -133,12 +133,22 @@ class ConversationWorkflow:
         """Ask a question; returns the answered turn."""
         await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
-            passages = await workflow.execute_activity_method(
-                RagActivities.retrieve_passages,
-                args=[self._document, RetrievalQuery(question=question.strip(), top_k=self._top_k)],
+            query = RetrievalQuery(question=question.strip(), top_k=self._top_k)
+            # Ask a worker's index cache first (tiny input); send the whole document only on a miss.
+            cached = await workflow.execute_activity_method(
+                RagActivities.retrieve_from_cache,
+                args=[self._document.key, query],
                 start_to_close_timeout=RETRIEVE_TIMEOUT,
                 retry_policy=RETRY,
             )
+            passages = cached.passages
+            if not cached.hit:
+                passages = await workflow.execute_activity_method(
+                    RagActivities.retrieve_passages,
+                    args=[self._document, query],
+                    start_to_close_timeout=RETRIEVE_TIMEOUT,
+                    retry_policy=RETRY,
+                )
             answer = await workflow.execute_activity_method(
                 RagActivities.answer_question,
                 AnswerRequest(question=question.strip(), passages=passages, history=list(self._turns)),

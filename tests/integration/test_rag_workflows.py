@@ -170,6 +170,14 @@ async def test_conversation_update_query_signal(
             await handle.execute_update(ConversationWorkflow.ask, "   ")
         await handle.signal(ConversationWorkflow.end)
         turns = await handle.result()
+        scheduled = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            for e in (await handle.fetch_history()).events
+            if e.HasField("activity_task_scheduled_event_attributes")
+        ]
+    # The document is sent once; the second question is answered from the worker's warm index.
+    assert scheduled.count("retrieve_from_cache") == 2
+    assert scheduled.count("retrieve_passages") == 1
     assert "45,000" in first.answer and "6432" in second.answer
     assert [t.question for t in state.turns] == [
         DEFAULT_QUESTION,

@@ -55,7 +55,13 @@ class TestBM25:
         assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
 
     def test_repeated_text_yields_distinct_passages(self, handbook: IngestedDocument) -> None:
-        doubled = IngestedDocument("d", "text/markdown", 1, "x", handbook.chunks + handbook.chunks)
+        doubled = IngestedDocument.from_chunks(
+            filename="d",
+            mime_type="text/markdown",
+            byte_size=1,
+            sha256="x",
+            chunks=handbook.chunks + handbook.chunks,
+        )
         passages = BM25Index(doubled).search("Shoal consumer lag", 4)
         assert len({p.text for p in passages}) == 4
 
@@ -70,10 +76,27 @@ class TestIndexCache:
         await activities.retrieve_passages(handbook, RetrievalQuery("Keel backups", 3))
         assert (activities.index_cache.misses, activities.index_cache.hits) == (1, 1)
 
+    async def test_the_cached_path_answers_only_from_a_warm_index(self, handbook: IngestedDocument) -> None:
+        activities = RagActivities(answerer=ExtractiveAnswerer())
+        query = RetrievalQuery("Shoal consumer lag", 3)
+        miss = await activities.retrieve_from_cache(handbook.key, query)
+        assert (miss.hit, miss.passages) == (False, [])
+        full = await activities.retrieve_passages(handbook, query)
+        hit = await activities.retrieve_from_cache(handbook.key, query)
+        assert hit.hit and hit.passages == full
+
     def test_the_cache_is_bounded(self, handbook: IngestedDocument) -> None:
         cache = IndexCache(max_documents=2)
         for i in range(4):
-            cache.get(IngestedDocument("d", "text/plain", 1, f"sha{i}", handbook.chunks[:5]))
+            cache.get(
+                IngestedDocument.from_chunks(
+                    filename="d",
+                    mime_type="text/plain",
+                    byte_size=1,
+                    sha256=f"sha{i}",
+                    chunks=handbook.chunks[:5],
+                )
+            )
         assert len(cache) == 2
 
     @pytest.mark.parametrize(
