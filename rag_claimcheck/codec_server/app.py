@@ -298,8 +298,9 @@ class CodecService:
 
 
 def _json(body: dict[str, Any]) -> web.Response:
-    response = web.json_response(body, dumps=functools.partial(json.dumps, separators=(",", ":")))
-    if response.body is not None and len(response.body) > COMPRESS_RESPONSES_OVER_BYTES:  # type: ignore[arg-type] # bytes
+    text = json.dumps(body, separators=(",", ":"))
+    response = web.Response(text=text, content_type="application/json")
+    if len(text) > COMPRESS_RESPONSES_OVER_BYTES:
         response.enable_compression()
     return response
 

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Benchmark the RAG path; prints one JSON object on stdout (progress on stderr).
+
+    uv run python benchmarks/rag_bench.py --only retrieval   # 20,000-chunk document: warm vs rebuild
+    uv run python benchmarks/rag_bench.py --only large       # 100 MiB document end to end, peak memory
+    uv run python benchmarks/rag_bench.py --only history     # history bytes per mode across sizes
+
+retrieval: per-question latency from a warm index (the activity a warm worker runs) against
+rebuilding the index for every question, measured in this one run; plus the per-question
+latency of ConversationWorkflow updates through a real dev server and worker.
+large: a worker in its own process (worker.py), a 100 MiB document answered with claim check
+on; wall time and the worker's peak resident memory (VmHWM).
+history: AiRagWorkflow per mode (off, codec, extstore) across document sizes; the server's
+history_size_bytes, or the server's error where a mode fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.embedded import EmbeddedStack
+from rag_claimcheck.logs import forward_core_logs
+from rag_claimcheck.rag.activities import RagActivities
+from rag_claimcheck.rag.answer import ExtractiveAnswerer
+from rag_claimcheck.rag.ingest import ingest
+from rag_claimcheck.rag.models import ConversationInput, RetrievalQuery, SourceDocument
+from rag_claimcheck.rag.retrieval import IndexCache
+from rag_claimcheck.rag.workflows import ConversationWorkflow
+from rag_claimcheck.run import ask_question
+from rag_claimcheck.samples import DEFAULT_QUESTION, sample_qa, scaled_document
+from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.settings import MODES, ClaimCheckSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+MIB = 1024 * 1024
+TARGET_CHUNKS = 20_000
+LATENCY_TARGET_MS = 100.0
+SPEEDUP_TARGET = 30.0
+THINK_TIME_S = 0.25
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def document_of_chunks(target: int) -> tuple[SourceDocument, int]:
+    """A scaled handbook with about ``target`` chunks."""
+    probe = ingest(
+        SourceDocument.from_bytes(scaled_document(2 * MIB), filename="p.md", mime_type="text/markdown")
+    )
+    size = int(2 * MIB * target / probe.chunk_count)
+    doc = SourceDocument.from_bytes(
+        scaled_document(size), filename="handbook-scaled.md", mime_type="text/markdown"
+    )
+    return doc, size
+
+
+async def bench_retrieval(rounds: int) -> dict[str, object]:
+    doc, size = document_of_chunks(TARGET_CHUNKS)
+    ingested = ingest(doc)
+    questions = [q.question for q in sample_qa()]
+    log(f"retrieval: {ingested.chunk_count} chunks ({size / MIB:.1f} MiB)")
+
+    warm = RagActivities(answerer=ExtractiveAnswerer())
+    started = time.perf_counter()
+    await warm.retrieve_passages(ingested, RetrievalQuery(questions[0], 4))
+    first_build_s = time.perf_counter() - started
+    warm_ms = []
+    for _ in tqdm(range(rounds), desc="warm index", file=sys.stderr):
+        for q in questions:
+            t = time.perf_counter()
+            result = await warm.retrieve_from_cache(ingested.key, RetrievalQuery(q, 4))
+            warm_ms.append((time.perf_counter() - t) * 1000)
+            assert result.hit
+    rebuild_ms = []
+    for q in tqdm(questions[:3], desc="rebuild per question", file=sys.stderr):
+        cold = RagActivities(answerer=ExtractiveAnswerer(), index_cache=IndexCache())
+        t = time.perf_counter()
+        await cold.retrieve_passages(ingested, RetrievalQuery(q, 4))
+        rebuild_ms.append((time.perf_counter() - t) * 1000)
+
+    log("retrieval through a real dev server and worker (ConversationWorkflow, codec mode)")
+    with tempfile.TemporaryDirectory() as blobs:
+        stack = await EmbeddedStack.start(
+            settings=ClaimCheckSettings(file_root=Path(blobs)),
+            ui=False,
+            activities=RagActivities(answerer=ExtractiveAnswerer()),
+        )
+        try:
+            runtime = await stack.runtime("codec")
+            handle = await runtime.client.start_workflow(
+                ConversationWorkflow.run,
+                ConversationInput(source=doc),
+                id=f"bench-chat-{uuid.uuid4().hex[:8]}",
+                task_queue=runtime.task_queue,
+                execution_timeout=timedelta(minutes=10),
+            )
+            t = time.perf_counter()
+            await handle.execute_update(ConversationWorkflow.ask, questions[0])
+            first_question_s = time.perf_counter() - t
+            update_ms = []
+            for q in tqdm(questions[1:], desc="warm updates", file=sys.stderr):
+                # Back-to-back updates hit a limiter after ~8 (a flat 200 ms each, in every mode and
+                # for any document size); a person pauses between questions, so the bench does too.
+                await asyncio.sleep(THINK_TIME_S)
+                t = time.perf_counter()
+                await handle.execute_update(ConversationWorkflow.ask, q)
+                update_ms.append((time.perf_counter() - t) * 1000)
+            await handle.signal(ConversationWorkflow.end)
+            await handle.result()
+        finally:
+            await stack.stop()
+
+    p50 = statistics.median(warm_ms)
+    rebuild = statistics.median(rebuild_ms)
+    return {
+        "chunks": ingested.chunk_count,
+        "document_bytes": size,
+        "first_index_build_s": round(first_build_s, 2),
+        "warm_index_ms": {
+            "p50": round(p50, 2),
+            "p95": round(percentile(warm_ms, 0.95), 2),
+            "max": round(max(warm_ms), 2),
+            "n": len(warm_ms),
+        },
+        "rebuild_per_question_ms": {"median": round(rebuild, 1), "n": len(rebuild_ms)},
+        "speedup": round(rebuild / p50, 1),
+        "meets_latency_target": p50 <= LATENCY_TARGET_MS,
+        "meets_speedup_target": rebuild / p50 >= SPEEDUP_TARGET,
+        "through_worker": {
+            "first_question_s": round(first_question_s, 2),
+            "think_time_s": THINK_TIME_S,
+            "warm_update_ms": {
+                "p50": round(statistics.median(update_ms), 1),
+                "p95": round(percentile(update_ms, 0.95), 1),
+                "n": len(update_ms),
+            },
+        },
+    }
+
+
+def peak_rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+async def bench_large(size_mib: int) -> dict[str, object]:
+    forward_core_logs()
+    server = await DevServer.start()
+    blobs = tempfile.mkdtemp(prefix="rag-bench-blobs-")
+    env = {**os.environ, "CLAIM_CHECK_FILE_ROOT": blobs, "CLAIM_CHECK_MODE": "codec"}
+    worker = subprocess.Popen(
+        [sys.executable, "worker.py", "--address", server.address, "--task-queue", "bench-large"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stderr is not None
+        log(worker.stderr.readline().strip())
+        data = scaled_document(size_mib * MIB)
+        doc = SourceDocument.from_bytes(
+            data, filename=f"handbook-{size_mib}mib.md", mime_type="text/markdown"
+        )
+        del data
+        client = await server.connect(
+            plugins=[ClaimCheckPlugin(settings=ClaimCheckSettings(file_root=Path(blobs)))]
+        )
+        log(f"large: asking about a {size_mib} MiB document")
+        started = time.perf_counter()
+        report = await ask_question(
+            client,
+            document=doc,
+            question=DEFAULT_QUESTION,
+            task_queue="bench-large",
+            claim_check="codec",
+            execution_timeout=timedelta(minutes=30),
+        )
+        wall = time.perf_counter() - started
+        worker_peak = peak_rss_bytes(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait()
+        await server.stop()
+        subprocess.run(["rm", "-rf", blobs], check=False)
+    return {
+        "document_mib": size_mib,
+        "status": report.status,
+        "error": report.error,
+        "wall_s": round(wall, 1),
+        "worker_peak_rss_mib": round(worker_peak / MIB, 1),
+        "starter_peak_rss_mib": round(peak_rss_bytes(os.getpid()) / MIB, 1),
+        "history_size_bytes": report.history_size_bytes,
+        "chunks": report.chunk_count,
+        "answer_found": bool(report.answer and "45,000" in report.answer),
+    }
+
+
+async def bench_history(sizes_kib: list[int]) -> dict[str, object]:
+    rows = []
+    with tempfile.TemporaryDirectory() as blobs:
+        stack = await EmbeddedStack.start(
+            settings=ClaimCheckSettings(file_root=Path(blobs)),
+            ui=False,
+            activities=RagActivities(answerer=ExtractiveAnswerer()),
+        )
+        try:
+            for size in tqdm(sizes_kib, desc="document sizes", file=sys.stderr):
+                doc = SourceDocument.from_bytes(
+                    scaled_document(size * 1024), filename=f"doc-{size}k.md", mime_type="text/markdown"
+                )
+                for mode in MODES:
+                    runtime = await stack.runtime(mode)
+                    report = await ask_question(
+                        runtime.client,
+                        document=doc,
+                        question=DEFAULT_QUESTION,
+                        task_queue=runtime.task_queue,
+                        claim_check=mode,
+                        execution_timeout=timedelta(minutes=5),
+                    )
+                    rows.append(
+                        {
+                            "document_kib": size,
+                            "mode": mode,
+                            "status": report.status,
+                            "history_size_bytes": report.history_size_bytes,
+                            "history_length": report.history_length,
+                            "error": report.error["message"] if report.error else None,
+                        }
+                    )
+        finally:
+            await stack.stop()
+    return {"rows": rows}
+
+
+async def main(args: argparse.Namespace) -> dict[str, object]:
+    forward_core_logs()
+    out: dict[str, object] = {}
+    if args.only in (None, "retrieval"):
+        out["retrieval"] = await bench_retrieval(args.rounds)
+    if args.only in (None, "history"):
+        out["history"] = await bench_history(args.sizes_kib)
+    if args.only in (None, "large"):
+        out["large"] = await bench_large(args.large_mib)
+    return out
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description="Benchmark retrieval, a large document, and history sizes (JSON on stdout)."
+    )
+    parser.add_argument(
+        "--only", choices=("retrieval", "large", "history"), help="run one part (default: all)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds over the 30 sample questions (retrieval)"
+    )
+    parser.add_argument("--large-mib", type=int, default=100, help="document size for the large run (MiB)")
+    parser.add_argument(
+        "--sizes-kib",
+        type=int,
+        nargs="+",
+        default=[64, 256, 1024, 1536, 4096, 20480],
+        help="document sizes (KiB) for the history table",
+    )
+    args = parser.parse_args()
+    if args.rounds < 1 or args.large_mib < 1 or min(args.sizes_kib) < 1:
+        parser.error("--rounds, --large-mib and --sizes-kib must be positive")
+    print(json.dumps(asyncio.run(main(args)), indent=2))
