@@ -20,8 +20,8 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -202,9 +202,9 @@ async def bench_large(size_mib: int) -> dict[str, object]:
         worker_peak = peak_rss_bytes(worker.pid)
     finally:
         worker.terminate()
-        worker.wait()
+        await worker.wait()
         await server.stop()
-        subprocess.run(["rm", "-rf", blobs], check=False)
+        shutil.rmtree(blobs, ignore_errors=True)
     return {
         "document_mib": size_mib,
         "status": report.status,
