@@ -170,16 +170,20 @@ async def bench_large(size_mib: int) -> dict[str, object]:
     server = await DevServer.start()
     blobs = tempfile.mkdtemp(prefix="rag-bench-blobs-")
     env = {**os.environ, "CLAIM_CHECK_FILE_ROOT": blobs, "CLAIM_CHECK_MODE": "codec"}
-    worker = subprocess.Popen(
-        [sys.executable, "worker.py", "--address", server.address, "--task-queue", "bench-large"],
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "worker.py",
+        "--address",
+        server.address,
+        "--task-queue",
+        "bench-large",
         cwd=ROOT,
         env=env,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert worker.stderr is not None
-        log(worker.stderr.readline().strip())
+        log((await worker.stderr.readline()).decode().strip())
         data = scaled_document(size_mib * MIB)
         doc = SourceDocument.from_bytes(
             data, filename=f"handbook-{size_mib}mib.md", mime_type="text/markdown"
