@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from temporalio.api.common.v1 import Payload
 
@@ -41,8 +40,6 @@ DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024 * 1024
 """Largest serialized payload the vault stores (512 MiB)."""
 DEFAULT_MAX_DECOMPRESSED_BYTES = DEFAULT_MAX_PAYLOAD_BYTES
 """Cap on what one compressed blob may expand to (512 MiB)."""
-KNOWN_KEYS_CAPACITY = 4096
-"""How many recently written keys are remembered to skip re-uploads without asking the store."""
 OFFLOAD_CPU_BYTES = 256 * 1024
 """Hashing and compressing payloads at least this large runs in a thread, off the event loop."""
 
@@ -62,24 +59,6 @@ class VaultStats:
     def as_dict(self) -> dict[str, int]:
         """The counters as a plain dict."""
         return dict(self.__dict__)
-
-
-@dataclass
-class _KnownKeys:
-    capacity: int
-    keys: OrderedDict[str, None] = field(default_factory=OrderedDict)
-
-    def __contains__(self, key: str) -> bool:
-        if key in self.keys:
-            self.keys.move_to_end(key)
-            return True
-        return False
-
-    def add(self, key: str) -> None:
-        self.keys[key] = None
-        self.keys.move_to_end(key)
-        while len(self.keys) > self.capacity:
-            self.keys.popitem(last=False)
 
 
 async def _maybe_in_thread(size: int, fn, *args):  # type: ignore[no-untyped-def]
@@ -129,7 +108,6 @@ class PayloadVault:
         self.max_decompressed_bytes = max_decompressed_bytes
         self.key_prefix = key_prefix
         self.stats = VaultStats()
-        self._known = _KnownKeys(KNOWN_KEYS_CAPACITY)
 
     async def put(
         self, payload: Payload, *, namespace: str | None, workflow_id: str | None
@@ -147,7 +125,9 @@ class PayloadVault:
             sha256_hex=digest, namespace=namespace, workflow_id=workflow_id, key_prefix=self.key_prefix
         )
         try:
-            if key in self._known or await self.store.exists(key=key):
+            # Ask the store every time: a cached "already stored" would outlive a cleanup that
+            # deleted the blob, and the reference written next would point at nothing.
+            if await self.store.exists(key=key):
                 self.stats.deduplicated += 1
             else:
                 await self.store.put(key=key, data=stored, sha256_hex=digest)
@@ -159,7 +139,6 @@ class PayloadVault:
                 key=key,
                 workflow_id=workflow_id,
             ) from e
-        self._known.add(key)
         self.stats.original_bytes += len(data)
         return ClaimCheckReference(
             key=key,

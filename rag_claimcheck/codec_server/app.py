@@ -26,7 +26,12 @@ from rag_claimcheck.claimcheck.errors import (
     ClaimCheckStoreUnavailable,
 )
 from rag_claimcheck.codec_server.access import KeyRejected, KeyScope, link_is_valid, sign_link
-from rag_claimcheck.codec_server.options import DEFAULT_HOST, CodecServerOptions, normalize_origin
+from rag_claimcheck.codec_server.options import (
+    DEFAULT_HOST,
+    CodecServerOptions,
+    normalize_origin,
+    with_loopback_twins,
+)
 from rag_claimcheck.codec_server.resolve import Claim, Redeemed, Resolver
 from rag_claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.storage.base import BlobStore
@@ -76,8 +81,8 @@ class CorsPolicy:
     origins: set[str] = field(default_factory=set)
 
     def allow(self, origin: str) -> None:
-        """Allow ``origin`` (normalized) from now on."""
-        self.origins.add(normalize_origin(origin))
+        """Allow ``origin`` (normalized, with its ``localhost``/``127.0.0.1`` twin) from now on."""
+        self.origins.update(with_loopback_twins([origin]))
 
     def allows(self, origin: str) -> bool:
         """Whether responses to ``origin`` get ``Access-Control-Allow-Origin``."""

@@ -434,7 +434,7 @@ async def test_a_request_under_a_foreign_host_name_is_refused(
         ("POST", "/decode", b'{"payloads": {"a": 1}}', "application/json", 400),
         ("POST", "/decode", b"[]", "application/json", 400),
         ("POST", "/decode", b'{"payloads": [1]}', "application/json", 400),
-        ("POST", "/decode", b'{"payloads": [{"data": "%%%"}]}', "application/json", 400),
+        ("POST", "/decode", b'{"payloads": [{"data": 5}]}', "application/json", 400),
         ("POST", "/encode", b'{"payloads": [{"metadata": {"encoding": 5}}]}', "application/json", 400),
         ("POST", "/decode", b'{"payloads": []}', "text/plain", 415),
         ("POST", "/decode", b'{"payloads": ["' + b"a" * (80 * KIB) + b'"]}', "application/json", 413),

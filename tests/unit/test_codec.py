@@ -124,6 +124,15 @@ class TestDedup:
         await scoped(ClaimCheckCodec(store)).encode([payload_of(200_000)])
         assert store.calls["put"] == 1
 
+    async def test_bytes_deleted_by_a_cleanup_are_uploaded_again_not_referenced_blindly(self) -> None:
+        store = MemoryBlobStore()
+        codec = scoped(ClaimCheckCodec(store))
+        await codec.encode([payload_of(200_000)])
+        await store.delete_prefix(prefix=workflow_prefix(namespace="default", workflow_id="wf-1"))
+        [ref] = await codec.encode([payload_of(200_000)])
+        assert await codec.decode([ref]) == [payload_of(200_000)]
+        assert store.calls["put"] == 2
+
     async def test_same_bytes_in_two_workflows_are_stored_per_workflow(self) -> None:
         store = MemoryBlobStore()
         codec = ClaimCheckCodec(store)
