@@ -177,7 +177,8 @@ async def run_worker(args: argparse.Namespace) -> None:
         stack = await EmbeddedStack.start(settings=settings, ui=True)
         runtime = await stack.runtime(settings.mode)
         _status(
-            f"dev server at {stack.server.address} (Web UI {stack.server.ui_url}); worker on task queue "
+            f"dev server at {stack.server.address} (Web UI {stack.server.ui_url}, decoding through the codec "
+            f"server at {stack.codec_server.url if stack.codec_server else 'none'}); worker on task queue "
             f"{runtime.task_queue!r}, claim check {settings.mode}, blobs in {stack.store.name}\n"
             f"ask with: python start_workflow.py --address {stack.server.address} --task-queue {runtime.task_queue} "
             f"--claim-check {settings.mode}"

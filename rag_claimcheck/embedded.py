@@ -1,4 +1,4 @@
-"""The embedded stack: a local dev server, a blob store and in-process workers, one per mode.
+"""The embedded stack: a local dev server, a blob store, a codec server and in-process workers.
 
 Used by ``start_workflow.py --embedded``, ``worker.py --embedded`` and the notebooks. Each
 claim-check mode gets its own client and task queue (``rag-claimcheck-codec`` …) so the three
@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.codec_server import RunningCodecServer, start_codec_server
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.temporal import DevServer
@@ -48,6 +49,7 @@ class EmbeddedStack:
     settings: ClaimCheckSettings
     store: BlobStore
     minio: MinioServer | None = None
+    codec_server: RunningCodecServer | None = None
     activities: RagActivities = field(default_factory=RagActivities)
     modes: dict[str, ModeRuntime] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -69,9 +71,6 @@ class EmbeddedStack:
         if settings.store == "s3" and not settings.s3_endpoint_url:
             minio = await MinioServer.start()
             settings = dataclasses.replace(settings, s3_endpoint_url=minio.endpoint_url)
-        server = await DevServer.start(
-            ui=ui, dynamic_config=dynamic_config, codec_endpoint=codec_endpoint, allow_download=allow_download
-        )
         store = open_store(settings)
         if minio is not None:
             from rag_claimcheck.storage.s3 import S3BlobStore
@@ -82,11 +81,33 @@ class EmbeddedStack:
                 access_key_id=minio.access_key,
                 secret_access_key=minio.secret_key,
             )
+        codec = None
+        if ui and codec_endpoint is None:
+            # The Web UI decodes payloads in the browser through this server, over the stack's store.
+            codec = await start_codec_server(store=store, settings=settings)
+            codec_endpoint = codec.url
+        try:
+            server = await DevServer.start(
+                ui=ui,
+                dynamic_config=dynamic_config,
+                codec_endpoint=codec_endpoint,
+                allow_download=allow_download,
+            )
+        except BaseException:
+            if codec is not None:
+                await codec.stop()
+            await store.close()
+            if minio is not None:
+                await minio.stop()
+            raise
+        if codec is not None and server.ui_url:
+            codec.allow_origin(server.ui_url)  # the UI's port is only known now
         return cls(
             server=server,
             settings=settings,
             store=store,
             minio=minio,
+            codec_server=codec,
             activities=activities or RagActivities(),
         )
 
@@ -113,6 +134,9 @@ class EmbeddedStack:
                 if not runtime.task.done():
                     await runtime.worker.shutdown()
             self.modes.clear()
+            if self.codec_server is not None:
+                await self.codec_server.stop()
+                self.codec_server = None
             await self.store.close()
             if self.server is not None:
                 await self.server.stop()

@@ -1,0 +1,31 @@
+# The kit's Python services for docker-compose.yml: the worker, the codec server and JupyterLab.
+#   docker build -t rag-claimcheck .
+#   docker run --rm rag-claimcheck python -m rag_claimcheck.codec_server --help
+FROM python:3.11-slim
+
+# uv, the same release the lock file was written with.
+COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /uvx /usr/local/bin/
+
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    PATH=/app/.venv/bin:$PATH \
+    PYTHONUNBUFFERED=1
+
+RUN useradd --create-home --uid 1000 app
+WORKDIR /app
+
+# Dependencies first, from the lock file only: this layer is rebuilt only when uv.lock changes.
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project
+
+# Then the kit itself (only what the services run; notebooks are mounted by docker-compose.yml).
+COPY README.md ./
+COPY rag_claimcheck ./rag_claimcheck
+COPY worker.py start_workflow.py ./
+RUN uv sync --frozen --no-dev
+
+USER app
+EXPOSE 8081 8888
+CMD ["python", "worker.py", "--help"]
