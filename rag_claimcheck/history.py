@@ -29,7 +29,7 @@ def payload_bytes(message: Message) -> int:
     for field, value in message.ListFields():
         if field.message_type is None:
             continue
-        if field.label == field.LABEL_REPEATED:
+        if field.is_repeated:
             if field.message_type.GetOptions().map_entry:
                 total += sum(payload_bytes(v) for v in value.values() if isinstance(v, Message))
             else:

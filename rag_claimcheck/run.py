@@ -8,13 +8,14 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 from temporalio.service import RPCError
 
 from rag_claimcheck.rag.models import RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow
 
 DEFAULT_EXECUTION_TIMEOUT = timedelta(minutes=5)
+_WRAPPERS = (WorkflowFailureError, ActivityError, ChildWorkflowError)
 
 
 @dataclass
@@ -41,8 +42,10 @@ def describe_error(error: BaseException) -> dict[str, str]:
     """``{"type", "message"}`` of the innermost cause: the server's (or activity's) own words."""
     if isinstance(error, RPCError):
         return {"type": f"RPCError.{error.status.name}", "message": error.message}
+    # Descend through Temporal's wrappers only; the first real error is the one that says why.
+    # (Going further would reach what *that* error was chained from, e.g. a store's KeyError.)
     innermost: BaseException = error
-    while isinstance(innermost, FailureError | WorkflowFailureError) and innermost.cause is not None:
+    while isinstance(innermost, _WRAPPERS) and innermost.cause is not None:
         innermost = innermost.cause
     if isinstance(innermost, ApplicationError) and innermost.type:
         return {"type": innermost.type, "message": innermost.message}

@@ -202,6 +202,8 @@ class ConversationInput:
     turns: list[Turn] = field(default_factory=list)
     top_k: int = DEFAULT_TOP_K
     generation: int = 0
+    allow_continue_as_new: bool = True
+    """False only to demonstrate what happens to a history that is never reset."""
 
 
 @dataclass(frozen=True)

@@ -111,9 +111,15 @@ class ConversationWorkflow:
                 "ConversationInput needs a source document or an ingested one", "InvalidParameter"
             )
         self._ready = True
+        allow_continue_as_new = start.allow_continue_as_new
         await workflow.wait_condition(
             lambda: (
-                self._ended or (workflow.info().is_continue_as_new_suggested() and not self._lock.locked())
+                self._ended
+                or (
+                    allow_continue_as_new
+                    and workflow.info().is_continue_as_new_suggested()
+                    and not self._lock.locked()
+                )
             )
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -124,6 +130,7 @@ class ConversationWorkflow:
                     turns=self._turns,
                     top_k=self._top_k,
                     generation=self._generation + 1,
+                    allow_continue_as_new=allow_continue_as_new,
                 )
             )
         return self._turns

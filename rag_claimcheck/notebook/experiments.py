@@ -1,0 +1,84 @@
+"""Run the RAG question across modes and document sizes and collect what happened."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from rag_claimcheck.claimcheck.cleanup import workflow_blobs
+from rag_claimcheck.embedded import EmbeddedStack
+from rag_claimcheck.history import history_frame
+from rag_claimcheck.rag.models import SourceDocument
+from rag_claimcheck.run import RunReport, ask_question
+from rag_claimcheck.samples import DEFAULT_QUESTION, scaled_document
+from rag_claimcheck.settings import Mode
+
+KIB = 1024
+MIB = 1024 * 1024
+EXECUTION_TIMEOUT = timedelta(minutes=3)
+
+
+def document_of(size_bytes: int) -> SourceDocument:
+    """The sample handbook scaled to ``size_bytes``."""
+    return SourceDocument.from_bytes(
+        scaled_document(size_bytes), filename=f"handbook-{size_bytes}.md", mime_type="text/markdown"
+    )
+
+
+async def ask(
+    stack: EmbeddedStack,
+    mode: Mode,
+    document: SourceDocument,
+    *,
+    question: str = DEFAULT_QUESTION,
+    inline_max_bytes: int | None = None,
+) -> tuple[RunReport, dict[str, object]]:
+    """Ask once in ``mode``; returns the report and a table row (history and store figures)."""
+    runtime = await stack.runtime(mode, inline_max_bytes=inline_max_bytes)
+    report = await ask_question(
+        runtime.client,
+        document=document,
+        question=question,
+        task_queue=runtime.task_queue,
+        claim_check=mode,
+        execution_timeout=EXECUTION_TIMEOUT,
+    )
+    blobs = await workflow_blobs(
+        stack.store, namespace=stack.server.namespace, workflow_id=report.workflow_id
+    )
+    row: dict[str, object] = {
+        "mode": mode,
+        "document_bytes": len(document.content()),
+        "status": report.status,
+        "history_bytes": report.history_size_bytes,
+        "events": report.history_length,
+        "store_objects": blobs.count,
+        "store_bytes": blobs.total_bytes,
+        "error": report.error["message"] if report.error else "",
+        "workflow_id": report.workflow_id,
+    }
+    return report, row
+
+
+async def size_sweep(
+    stack: EmbeddedStack, sizes: Mapping[Mode, Sequence[int]], *, progress: bool = True
+) -> pd.DataFrame:
+    """The sample question for every (mode, document size); one row per run."""
+    runs = [(mode, size) for mode, mode_sizes in sizes.items() for size in mode_sizes]
+    rows = []
+    for mode, size in tqdm(runs, desc="runs", disable=not progress):
+        _, row = await ask(stack, mode, document_of(size))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+async def event_sizes(stack: EmbeddedStack, workflow_ids: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+    """Per-event sizes of each named workflow (label → workflow id)."""
+    out = {}
+    for label, workflow_id in workflow_ids.items():
+        client = next(iter(stack.modes.values())).client
+        out[label] = await history_frame(client.get_workflow_handle(workflow_id))
+    return out

@@ -1,0 +1,39 @@
+"""History analysis agrees with the server about how big a workflow's history is."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from rag_claimcheck.history import human_bytes, summarize
+from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
+from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.storage import MemoryBlobStore
+from tests.integration.helpers import running_stack
+
+pytestmark = pytest.mark.integration
+
+
+async def test_event_bytes_add_up_to_the_servers_history_size(dev_server: DevServer) -> None:
+    async with running_stack(dev_server, mode="off", store=MemoryBlobStore()) as stack:
+        handle = await stack.client.start_workflow(
+            PayloadProbeWorkflow.run,
+            ProbeRequest(payload=make_text(100_000), activity_result_bytes=50_000),
+            id=stack.new_id("history"),
+            task_queue=stack.task_queue,
+            execution_timeout=timedelta(seconds=30),
+        )
+        await handle.result()
+        summary = await summarize(handle)
+    assert summary.status == "COMPLETED"
+    assert summary.events == summary.server_history_length
+    # The server counts the serialized events; our per-event sum is within a few percent of it.
+    assert abs(summary.event_bytes - summary.server_history_size_bytes) < 0.05 * summary.server_history_size_bytes
+    # The two big payloads (100 KB input, 50 KB result) are found inside the events.
+    assert 150_000 < summary.payload_bytes < summary.event_bytes
+    assert summary.largest_event_bytes > 100_000
+
+
+def test_human_bytes() -> None:
+    assert [human_bytes(n) for n in (0, 1023, 1536, 5 * 1024 * 1024)] == ["0 B", "1023 B", "1.5 KiB", "5.0 MiB"]
