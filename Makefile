@@ -27,8 +27,10 @@ tools: ## Find (PATH, then .tools/bin) or build the temporal and minio servers
 demo: setup tools ## Answer a question on the embedded stack and compare history sizes per mode
 	@$(UV) run python start_workflow.py --embedded --compare
 
+NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=300
+
 test: setup tools ## Run every test against the real dev server and MinIO, notebooks included
-	@$(UV) run pytest $(PYTEST_ARGS)
+	@$(UV) run pytest $(NBVAL) $(PYTEST_ARGS) tests notebooks
 
 test-fast: setup ## Unit tests only (no servers)
 	@$(UV) run pytest -m "not integration" -p no:nbval tests
@@ -36,8 +38,9 @@ test-fast: setup ## Unit tests only (no servers)
 lint: setup ## ruff and mypy
 	@$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy rag_claimcheck
 
-bench: setup tools ## Run the benchmarks (JSON on stdout)
+bench: setup tools ## Run the benchmarks (JSON on stdout; see docs/benchmarks.md)
 	@$(UV) run python benchmarks/codec_bench.py
+	@$(UV) run python benchmarks/rag_bench.py
 
 strip-notebooks: setup ## Remove outputs from the notebooks before committing
 	@$(UV) run python scripts/strip_notebooks.py notebooks/*.ipynb

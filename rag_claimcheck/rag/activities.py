@@ -17,7 +17,7 @@ from rag_claimcheck.rag.models import (
     CachedRetrieval,
     DocumentKey,
     IngestedDocument,
-    Passage,
+    Retrieval,
     RetrievalQuery,
     SourceDocument,
 )
@@ -42,12 +42,12 @@ class RagActivities:
         return await asyncio.to_thread(ingest, document)
 
     @activity.defn(name="retrieve_passages")
-    async def retrieve_passages(self, document: IngestedDocument, query: RetrievalQuery) -> list[Passage]:
+    async def retrieve_passages(self, document: IngestedDocument, query: RetrievalQuery) -> Retrieval:
         """The ``top_k`` chunks that best match the question (BM25; index cached per document)."""
         question = check_question(query.question)
         top_k = check_top_k(query.top_k, MAX_TOP_K)
         index = await asyncio.to_thread(self.index_cache.get, document)
-        return index.search(question, top_k)
+        return Retrieval(passages=index.search(question, top_k), document=document.key)
 
     @activity.defn(name="retrieve_from_cache")
     async def retrieve_from_cache(self, document: DocumentKey, query: RetrievalQuery) -> CachedRetrieval:

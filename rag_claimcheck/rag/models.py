@@ -132,6 +132,14 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Retrieval:
+    """The retrieve activity's result: the passages, and which document they came from."""
+
+    passages: list[Passage]
+    document: DocumentKey
+
+
+@dataclass(frozen=True)
 class Turn:
     """One question and its answer in a conversation."""
 

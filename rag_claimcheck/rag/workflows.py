@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from rag_claimcheck.rag.activities import RagActivities
@@ -43,13 +43,18 @@ class AiRagWorkflow:
     async def run(self, request: RagRequest) -> RagResult:
         question = check_question(request.question)
         top_k = check_top_k(request.top_k, MAX_TOP_K)
-        ingested = await workflow.execute_activity_method(
-            RagActivities.ingest_document,
+        # The workflow only forwards the chunks from ingest to retrieval, so it takes them as a
+        # RawValue: never parsed inside the workflow (a 100 MiB document's chunks would take
+        # seconds to convert and trip the deadlock detector), and re-sent byte-identical, which
+        # content addressing stores once.
+        ingested = await workflow.execute_activity(
+            "ingest_document",
             request.document,
+            result_type=RawValue,
             start_to_close_timeout=INGEST_TIMEOUT,
             retry_policy=RETRY,
         )
-        passages = await workflow.execute_activity_method(
+        retrieval = await workflow.execute_activity_method(
             RagActivities.retrieve_passages,
             args=[ingested, RetrievalQuery(question=question, top_k=top_k)],
             start_to_close_timeout=RETRIEVE_TIMEOUT,
@@ -57,7 +62,7 @@ class AiRagWorkflow:
         )
         answer = await workflow.execute_activity_method(
             RagActivities.answer_question,
-            AnswerRequest(question=question, passages=passages),
+            AnswerRequest(question=question, passages=retrieval.passages),
             start_to_close_timeout=ANSWER_TIMEOUT,
             retry_policy=RETRY,
         )
@@ -66,10 +71,11 @@ class AiRagWorkflow:
             model=answer.model,
             extractive=answer.extractive,
             sources=[
-                Source(chunk_index=p.chunk_index, score=p.score, snippet=_snippet(p.text)) for p in passages
+                Source(chunk_index=p.chunk_index, score=p.score, snippet=_snippet(p.text))
+                for p in retrieval.passages
             ],
-            document_sha256=ingested.sha256,
-            chunk_count=ingested.chunk_count,
+            document_sha256=retrieval.document.sha256,
+            chunk_count=retrieval.document.chunk_count,
         )
 
 
@@ -150,12 +156,13 @@ class ConversationWorkflow:
             )
             passages = cached.passages
             if not cached.hit:
-                passages = await workflow.execute_activity_method(
+                retrieval = await workflow.execute_activity_method(
                     RagActivities.retrieve_passages,
                     args=[self._document, query],
                     start_to_close_timeout=RETRIEVE_TIMEOUT,
                     retry_policy=RETRY,
                 )
+                passages = retrieval.passages
             answer = await workflow.execute_activity_method(
                 RagActivities.answer_question,
                 AnswerRequest(question=question.strip(), passages=passages, history=list(self._turns)),

@@ -29,11 +29,19 @@ async def test_event_bytes_add_up_to_the_servers_history_size(dev_server: DevSer
     assert summary.status == "COMPLETED"
     assert summary.events == summary.server_history_length
     # The server counts the serialized events; our per-event sum is within a few percent of it.
-    assert abs(summary.event_bytes - summary.server_history_size_bytes) < 0.05 * summary.server_history_size_bytes
+    assert (
+        abs(summary.event_bytes - summary.server_history_size_bytes)
+        < 0.05 * summary.server_history_size_bytes
+    )
     # The two big payloads (100 KB input, 50 KB result) are found inside the events.
     assert 150_000 < summary.payload_bytes < summary.event_bytes
     assert summary.largest_event_bytes > 100_000
 
 
 def test_human_bytes() -> None:
-    assert [human_bytes(n) for n in (0, 1023, 1536, 5 * 1024 * 1024)] == ["0 B", "1023 B", "1.5 KiB", "5.0 MiB"]
+    assert [human_bytes(n) for n in (0, 1023, 1536, 5 * 1024 * 1024)] == [
+        "0 B",
+        "1023 B",
+        "1.5 KiB",
+        "5.0 MiB",
+    ]

@@ -82,8 +82,9 @@ class TestIndexCache:
         miss = await activities.retrieve_from_cache(handbook.key, query)
         assert (miss.hit, miss.passages) == (False, [])
         full = await activities.retrieve_passages(handbook, query)
+        assert full.document == handbook.key
         hit = await activities.retrieve_from_cache(handbook.key, query)
-        assert hit.hit and hit.passages == full
+        assert hit.hit and hit.passages == full.passages
 
     def test_the_cache_is_bounded(self, handbook: IngestedDocument) -> None:
         cache = IndexCache(max_documents=2)

@@ -15,8 +15,13 @@ def chained(outer: BaseException, inner: BaseException) -> BaseException:
 
 def activity_error(cause: BaseException) -> ActivityError:
     error = ActivityError(
-        "activity failed", scheduled_event_id=5, started_event_id=6, identity="w", activity_type="a",
-        activity_id="1", retry_state=RetryState.NON_RETRYABLE_FAILURE,
+        "activity failed",
+        scheduled_event_id=5,
+        started_event_id=6,
+        identity="w",
+        activity_type="a",
+        activity_id="1",
+        retry_state=RetryState.NON_RETRYABLE_FAILURE,
     )
     return chained(error, cause)  # type: ignore[return-value] # chained returns its first argument
 
@@ -28,7 +33,9 @@ def test_an_application_error_inside_an_activity_error() -> None:
 
 
 def test_stops_at_the_claim_check_error_not_what_it_was_chained_from() -> None:
-    missing = ApplicationError("ClaimCheck decode failed [key=k]", type="ClaimCheckPayloadMissing", non_retryable=True)
+    missing = ApplicationError(
+        "ClaimCheck decode failed [key=k]", type="ClaimCheckPayloadMissing", non_retryable=True
+    )
     missing.__cause__ = ApplicationError("blob not found [key=k]", type="BlobNotFoundError")
     error = WorkflowFailureError(cause=missing)
     assert describe_error(error)["type"] == "ClaimCheckPayloadMissing"
@@ -36,4 +43,7 @@ def test_stops_at_the_claim_check_error_not_what_it_was_chained_from() -> None:
 
 def test_a_termination_by_the_server() -> None:
     error = WorkflowFailureError(cause=TerminatedError("Workflow history size exceeds limit.", ()))
-    assert describe_error(error) == {"type": "TerminatedError", "message": "Workflow history size exceeds limit."}
+    assert describe_error(error) == {
+        "type": "TerminatedError",
+        "message": "Workflow history size exceeds limit.",
+    }
