@@ -38,12 +38,20 @@ class BM25Index:
             return []
         scores = self._bm25.get_scores(query)
         pool = min(len(scores), top_k * DUPLICATE_POOL_FACTOR)
-        candidates = np.argpartition(-scores, pool - 1)[:pool]
+        passages = self._distinct(scores, np.argpartition(-scores, pool - 1)[:pool], top_k)
+        if len(passages) < top_k and pool < len(scores):
+            # The pool was all copies of a few passages (a heavily repeated document): rank everything.
+            passages = self._distinct(scores, np.arange(len(scores)), top_k)
+        return passages
+
+    def _distinct(self, scores: np.ndarray, candidates: np.ndarray, top_k: int) -> list[Passage]:
         passages: list[Passage] = []
         seen: set[str] = set()
         for i in sorted(candidates, key=lambda i: (-scores[i], i)):
+            if scores[i] <= 0:
+                break
             text = self.texts[i]
-            if text in seen or scores[i] <= 0:
+            if text in seen:
                 continue
             seen.add(text)
             passages.append(Passage(chunk_index=int(i), score=round(float(scores[i]), 4), text=text))

@@ -65,6 +65,15 @@ class TestBM25:
         passages = BM25Index(doubled).search("Shoal consumer lag", 4)
         assert len({p.text for p in passages}) == 4
 
+    def test_a_document_repeated_more_often_than_the_candidate_pool_still_yields_distinct_passages(
+        self, handbook: IngestedDocument
+    ) -> None:
+        copies = IngestedDocument.from_chunks(
+            filename="d", mime_type="text/markdown", byte_size=1, sha256="x", chunks=handbook.chunks * 200
+        )
+        passages = BM25Index(copies).search("Shoal consumer lag", 4)
+        assert len({p.text for p in passages}) == 4
+
     def test_a_question_of_only_stopwords_retrieves_nothing(self, handbook: IngestedDocument) -> None:
         assert BM25Index(handbook).search("what is the", 4) == []
 
