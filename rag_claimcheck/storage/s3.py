@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import aioboto3
-from botocore.config import Config
+from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rag_claimcheck.storage.base import (
@@ -71,7 +71,7 @@ class S3BlobStore(BlobStore):
             aws_secret_access_key=secret_access_key,
             region_name=region_name or "us-east-1",
         )
-        self._config = Config(
+        self._config = AioConfig(
             max_pool_connections=max_connections,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
