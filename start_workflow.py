@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from rag_claimcheck.cli import (
     run_once,
     settings_from_args,
 )
-from rag_claimcheck.logs import forward_core_logs
+from rag_claimcheck.logs import configure_command_logging
 from rag_claimcheck.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
 
 
@@ -71,10 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    forward_core_logs()
+    configure_command_logging()
     if args.compare:
         return asyncio.run(compare_modes(args))
     report = asyncio.run(run_once(args))

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from rag_claimcheck.cli import add_connection_args, add_settings_args, run_worker, settings_from_args
-from rag_claimcheck.logs import forward_core_logs
+from rag_claimcheck.logs import configure_command_logging
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,10 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    forward_core_logs()
+    configure_command_logging()
     try:
         asyncio.run(run_worker(args))
     except KeyboardInterrupt:

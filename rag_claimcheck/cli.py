@@ -76,38 +76,31 @@ def _status(message: str) -> None:
 async def run_once(args: argparse.Namespace) -> RunReport:
     """Run one question (embedded or against ``--address``) and return the report."""
     settings: ClaimCheckSettings = args.settings
-    document = load_document(args.doc)
-    timeout = timedelta(seconds=args.timeout)
-    if not args.embedded:
-        client = await Client.connect(
-            args.address, namespace=args.namespace, plugins=[ClaimCheckPlugin(settings=settings)]
-        )
+    stack: EmbeddedStack | None = None
+    if args.embedded:
+        _status("starting an embedded Temporal dev server ...")
+        stack = await EmbeddedStack.start(settings=settings, ui=False)
+    try:
+        if stack is not None:
+            runtime = await stack.runtime(settings.mode)
+            client, task_queue = runtime.client, runtime.task_queue
+        else:
+            plugin = ClaimCheckPlugin(settings=settings)
+            client = await Client.connect(args.address, namespace=args.namespace, plugins=[plugin])
+            task_queue = args.task_queue
         return await ask_question(
             client,
-            document=document,
+            document=load_document(args.doc),
             question=args.question,
-            task_queue=args.task_queue,
+            task_queue=task_queue,
             claim_check=settings.mode,
             top_k=args.top_k,
             workflow_id=args.workflow_id,
-            execution_timeout=timeout,
-        )
-    _status("starting an embedded Temporal dev server ...")
-    stack = await EmbeddedStack.start(settings=settings, ui=False)
-    try:
-        runtime = await stack.runtime(settings.mode)
-        return await ask_question(
-            runtime.client,
-            document=document,
-            question=args.question,
-            task_queue=runtime.task_queue,
-            claim_check=settings.mode,
-            top_k=args.top_k,
-            workflow_id=args.workflow_id,
-            execution_timeout=timeout,
+            execution_timeout=timedelta(seconds=args.timeout),
         )
     finally:
-        await stack.stop()
+        if stack is not None:
+            await stack.stop()
 
 
 def print_report(report: RunReport) -> None:

@@ -8,6 +8,7 @@ Forwarding them into Python logging puts them where the rest of the kit's logs g
 from __future__ import annotations
 
 import logging
+import sys
 
 from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
@@ -28,3 +29,11 @@ def forward_core_logs(level: str = "WARN") -> None:
         )
     )
     Runtime.set_default(runtime, error_if_already_set=False)
+
+
+def configure_command_logging() -> None:
+    """Logging for the kit's commands: warnings and up on stderr, core logs included."""
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    forward_core_logs()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import (
@@ -34,6 +35,9 @@ from rag_claimcheck.claimcheck.vault import (
     parse_payload,
 )
 from rag_claimcheck.storage.base import BlobStore
+
+if TYPE_CHECKING:
+    from rag_claimcheck.settings import ClaimCheckSettings  # settings imports this module's defaults
 
 DEFAULT_INLINE_MAX_BYTES = 128 * 1024
 """Payloads whose serialized size is at or below this many bytes stay in history (128 KiB)."""
@@ -78,6 +82,18 @@ class ClaimCheckCodec(PayloadCodec, WithSerializationContext):
         )
         self.namespace: str | None = None
         self.workflow_id: str | None = None
+
+    @classmethod
+    def from_settings(cls, store: BlobStore, settings: ClaimCheckSettings) -> ClaimCheckCodec:
+        """A codec configured from the kit's settings (``CLAIM_CHECK_*``)."""
+        return cls(
+            store,
+            inline_max_bytes=settings.inline_max_bytes,
+            compression=settings.compression,
+            concurrency=settings.concurrency,
+            max_decompressed_bytes=settings.max_decompressed_bytes,
+            key_prefix=settings.key_prefix,
+        )
 
     @property
     def store(self) -> BlobStore:

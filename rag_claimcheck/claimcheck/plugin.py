@@ -50,14 +50,7 @@ class ClaimCheckPlugin(SimplePlugin):
             self.settings = dataclasses.replace(self.settings, mode=mode)
         self.store = store if store is not None else open_store(self.settings)
         s = self.settings
-        self.codec = ClaimCheckCodec(
-            self.store,
-            inline_max_bytes=s.inline_max_bytes,
-            compression=s.compression,
-            concurrency=s.concurrency,
-            max_decompressed_bytes=s.max_decompressed_bytes,
-            key_prefix=s.key_prefix,
-        )
+        self.codec = ClaimCheckCodec.from_settings(self.store, s)
         self.driver = ClaimCheckStorageDriver(
             self.store, compression=s.compression, key_prefix=s.key_prefix, concurrency=s.concurrency
         )

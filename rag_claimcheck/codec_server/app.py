@@ -106,14 +106,7 @@ class CodecService:
     ) -> None:
         self.settings = settings
         self.options = options
-        self.codec = ClaimCheckCodec(
-            store,
-            inline_max_bytes=settings.inline_max_bytes,
-            compression=settings.compression,
-            concurrency=settings.concurrency,
-            max_decompressed_bytes=settings.max_decompressed_bytes,
-            key_prefix=settings.key_prefix,
-        )
+        self.codec = ClaimCheckCodec.from_settings(store, settings)
         self.resolver = Resolver(
             self.codec.vault, display_max_bytes=options.display_max_bytes, driver_names=options.driver_names
         )
