@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Remove outputs and execution counts from notebooks and pin the kernelspec to python3.
 
-    python scripts/strip_notebooks.py notebooks/*.ipynb
+python scripts/strip_notebooks.py notebooks/*.ipynb
 """
 
 from __future__ import annotations
