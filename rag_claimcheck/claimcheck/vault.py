@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from temporalio.api.common.v1 import Payload
 
@@ -40,6 +42,7 @@ DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024 * 1024
 """Largest serialized payload the vault stores (512 MiB)."""
 DEFAULT_MAX_DECOMPRESSED_BYTES = DEFAULT_MAX_PAYLOAD_BYTES
 """Cap on what one compressed blob may expand to (512 MiB)."""
+_R = TypeVar("_R")
 OFFLOAD_CPU_BYTES = 256 * 1024
 """Hashing and compressing payloads at least this large runs in a thread, off the event loop."""
 
@@ -56,12 +59,8 @@ class VaultStats:
     fetched_bytes: int = 0
     inline: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        """The counters as a plain dict."""
-        return dict(self.__dict__)
 
-
-async def _maybe_in_thread(size: int, fn, *args):  # type: ignore[no-untyped-def]
+async def _maybe_in_thread(size: int, fn: Callable[..., _R], *args: object) -> _R:
     if size >= OFFLOAD_CPU_BYTES:
         return await asyncio.to_thread(fn, *args)
     return fn(*args)
