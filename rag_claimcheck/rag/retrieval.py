@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 
@@ -17,6 +18,19 @@ DUPLICATE_POOL_FACTOR = 32
 """Look this many times ``top_k`` deep for distinct passages (a document repeated 32 times still yields k)."""
 
 
+class _PositiveIdfBM25(BM25Okapi):
+    """BM25 with Lucene's idf, ``log(1 + (N - n + 0.5) / (n + 0.5))``, which is never negative.
+
+    rank-bm25's Okapi idf is negative for a term in more than half of the chunks, and zero or
+    negative for every term of a one- or two-chunk document, which then retrieves nothing.
+    """
+
+    def _calc_idf(self, nd: dict[str, int]) -> None:
+        self.idf = {
+            word: math.log(1 + (self.corpus_size - freq + 0.5) / (freq + 0.5)) for word, freq in nd.items()
+        }
+
+
 class BM25Index:
     """A BM25 index over one document's chunks."""
 
@@ -25,7 +39,7 @@ class BM25Index:
         self.texts = document.chunk_texts
         tokenized = [tokenize(text) for text in self.texts]
         # rank-bm25 divides by the corpus size; an empty corpus has nothing to retrieve anyway.
-        self._bm25 = BM25Okapi(tokenized) if tokenized else None
+        self._bm25 = _PositiveIdfBM25(tokenized) if tokenized else None
 
     def search(self, question: str, top_k: int) -> list[Passage]:
         """The ``top_k`` best chunks for ``question``, best first (ties: earlier chunk first).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 import snowballstemmer
@@ -21,11 +22,15 @@ STOPWORDS = frozenset(
 
 
 _STEMMER = snowballstemmer.stemmer("english")
+# The stemmer keeps its working state on the object, and tokenize runs in several activity
+# threads at once: unguarded, concurrent calls corrupt each other's stems (and the cache keeps them).
+_STEMMER_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
-    return str(_STEMMER.stemWord(word))
+    with _STEMMER_LOCK:
+        return str(_STEMMER.stemWord(word))
 
 
 def tokenize(text: str, *, drop_stopwords: bool = True, stem: bool = True) -> list[str]:

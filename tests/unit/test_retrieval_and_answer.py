@@ -10,6 +10,7 @@ from rag_claimcheck.rag.answer import ExtractiveAnswerer, OpenAIAnswerer, answer
 from rag_claimcheck.rag.ingest import ingest
 from rag_claimcheck.rag.models import (
     AnswerRequest,
+    Chunk,
     IngestedDocument,
     Passage,
     RetrievalQuery,
@@ -73,6 +74,19 @@ class TestBM25:
         )
         passages = BM25Index(copies).search("Shoal consumer lag", 4)
         assert len({p.text for p in passages}) == 4
+
+    @pytest.mark.parametrize("chunks", [1, 2])
+    def test_a_tiny_document_still_retrieves_its_passages(self, chunks: int) -> None:
+        texts = ["The Keel pooler listens on port 6432.", "Shoal pages at 45,000 messages of lag."][:chunks]
+        doc = IngestedDocument.from_chunks(
+            filename="t",
+            mime_type="text/plain",
+            byte_size=1,
+            sha256="t",
+            chunks=[Chunk(index=i, text=t, start=0, end=len(t)) for i, t in enumerate(texts)],
+        )
+        [best] = BM25Index(doc).search("Which port does the Keel pooler use?", 1)
+        assert "6432" in best.text
 
     def test_a_question_of_only_stopwords_retrieves_nothing(self, handbook: IngestedDocument) -> None:
         assert BM25Index(handbook).search("what is the", 4) == []
