@@ -29,7 +29,7 @@ from rag_claimcheck.claimcheck.concurrency import DEFAULT_CONCURRENCY, gather_bo
 from rag_claimcheck.claimcheck.errors import ClaimCheckReferenceInvalid
 from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX
 from rag_claimcheck.claimcheck.reference import ClaimCheckReference
-from rag_claimcheck.claimcheck.vault import PayloadVault, VaultStats
+from rag_claimcheck.claimcheck.vault import DEFAULT_MAX_DECOMPRESSED_BYTES, PayloadVault, VaultStats
 from rag_claimcheck.storage.base import BlobStore
 
 DRIVER_NAME = "rag-claimcheck"
@@ -67,11 +67,17 @@ class ClaimCheckStorageDriver(StorageDriver):
         key_prefix: str = DEFAULT_KEY_PREFIX,
         driver_name: str = DRIVER_NAME,
         concurrency: int = DEFAULT_CONCURRENCY,
+        max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         self.concurrency = concurrency
-        self.vault = PayloadVault(store, compression=compression, key_prefix=key_prefix)
+        self.vault = PayloadVault(
+            store,
+            compression=compression,
+            key_prefix=key_prefix,
+            max_decompressed_bytes=max_decompressed_bytes,
+        )
         self._name = driver_name
 
     def name(self) -> str:

@@ -11,6 +11,7 @@ segment (``.`` is encoded too, so ``..`` can never appear).
 
 from __future__ import annotations
 
+import hashlib
 import string
 
 DEFAULT_KEY_PREFIX = "claim-check"
@@ -25,9 +26,24 @@ def encode_segment(value: str) -> str:
     return "".join(chr(b) if chr(b) in _SAFE else f"%{b:02X}" for b in value.encode("utf-8"))
 
 
+MAX_SEGMENT_CHARS = 300
+"""Encoded ids longer than this (percent-encoding can triple an id) are replaced by a hash."""
+
+
+def id_segment(value: str) -> str:
+    """``value`` as one key segment: percent-encoded, or ``h-<sha256>`` if that would be too long."""
+    encoded = encode_segment(value)
+    if len(encoded) > MAX_SEGMENT_CHARS:
+        return "h-" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+    return encoded
+
+
 def workflow_prefix(*, namespace: str, workflow_id: str, key_prefix: str = DEFAULT_KEY_PREFIX) -> str:
-    """The prefix (ending in ``/``) under which all blobs of one workflow are stored."""
-    return f"{key_prefix}/ns/{encode_segment(namespace)}/wf/{encode_segment(workflow_id)}/"
+    """The prefix (ending in ``/``) under which all blobs of one workflow are stored.
+
+    Keys stay under S3's 1,024-byte limit for any namespace and workflow id.
+    """
+    return f"{key_prefix}/ns/{id_segment(namespace)}/wf/{id_segment(workflow_id)}/"
 
 
 def blob_key(

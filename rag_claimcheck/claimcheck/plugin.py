@@ -52,7 +52,11 @@ class ClaimCheckPlugin(SimplePlugin):
         s = self.settings
         self.codec = ClaimCheckCodec.from_settings(self.store, s)
         self.driver = ClaimCheckStorageDriver(
-            self.store, compression=s.compression, key_prefix=s.key_prefix, concurrency=s.concurrency
+            self.store,
+            compression=s.compression,
+            key_prefix=s.key_prefix,
+            concurrency=s.concurrency,
+            max_decompressed_bytes=s.max_decompressed_bytes,
         )
         super().__init__(PLUGIN_NAME, data_converter=self.configure_data_converter)
 

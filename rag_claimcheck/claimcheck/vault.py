@@ -132,6 +132,12 @@ class PayloadVault:
                 await self.store.put(key=key, data=stored, sha256_hex=digest)
                 self.stats.stored += 1
                 self.stats.stored_bytes += len(stored)
+        except InvalidKeyError as e:
+            raise ClaimCheckReferenceInvalid(
+                f"ClaimCheck encode failed [key={key[:120]}, workflow_id={workflow_id}]: {e}",
+                key=key,
+                workflow_id=workflow_id,
+            ) from e
         except StoreUnavailableError as e:
             raise ClaimCheckStoreUnavailable(
                 f"ClaimCheck encode failed [key={key}, workflow_id={workflow_id}]: {e}",

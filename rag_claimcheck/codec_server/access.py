@@ -3,7 +3,7 @@
 Readable keys, for a request in namespace ``N`` (from its ``X-Namespace`` header):
 
 * ``{prefix}/ns/{N}/wf/{workflow}/sha256/{hex}`` - blobs of N's workflows (N percent-encoded the
-  way :func:`~rag_claimcheck.claimcheck.keys.encode_segment` writes it);
+  way :func:`~rag_claimcheck.claimcheck.keys.id_segment` writes it);
 * ``{prefix}/shared/sha256/{hex}`` - blobs written without a workflow context;
 * ``{uuid4}`` at the bucket root - the AI-cookbook recipe's v1 keys.
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote
 
-from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX, encode_segment
+from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX, id_segment
 from rag_claimcheck.storage.base import InvalidKeyError, validate_key
 
 BlobFormat = Literal["kit", "recipe-v1"]
@@ -100,7 +100,7 @@ class KeyScope:
                 f"{self.key_prefix}/shared/sha256/<hex> or a recipe v1 uuid"
             )
         owner = match.group("ns")
-        if owner is not None and owner != encode_segment(self.namespace):
+        if owner is not None and owner != id_segment(self.namespace):
             raise KeyRejected(
                 f"key belongs to namespace {unquote(owner)!r}, not to {self.namespace!r} [key={key}]"
             )

@@ -11,6 +11,7 @@ from types import TracebackType
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, Plugin
+from temporalio.service import RPCError
 
 from rag_claimcheck.servers.ports import free_port, wait_until
 from rag_claimcheck.servers.process import log_tail, spawn, terminate
@@ -122,7 +123,7 @@ class DevServer:
                 DescribeNamespaceRequest(namespace=self.namespace)
             )
             return True
-        except RuntimeError:
+        except (RuntimeError, RPCError):  # not listening yet, or still setting up the namespace
             return False
 
     async def connect(self, *, plugins: Sequence[Plugin] = ()) -> Client:

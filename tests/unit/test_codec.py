@@ -101,6 +101,16 @@ class TestRoundTripAndKeys:
         assert prefix == "claim-check/ns/default/wf/order%2F42%20%2E%2E/"
         assert [b.key.startswith(prefix) for b in await store.list(prefix="")] == [True, True]
 
+    async def test_a_very_long_workflow_id_still_gives_a_valid_key_under_one_prefix(self) -> None:
+        store = MemoryBlobStore()
+        long_id = "order:" + "a.b/" * 300  # percent-encoding would make it ~3,600 bytes
+        codec = scoped(ClaimCheckCodec(store), long_id)
+        [ref] = await codec.encode([payload_of(200_000)])
+        assert await codec.decode([ref]) == [payload_of(200_000)]
+        prefix = workflow_prefix(namespace="default", workflow_id=long_id)
+        assert prefix.startswith("claim-check/ns/default/wf/h-") and len(prefix) < 400
+        assert [b.key.startswith(prefix) for b in await store.list(prefix="")] == [True]
+
     async def test_without_context_blobs_go_to_the_shared_prefix(self) -> None:
         store = MemoryBlobStore()
         await ClaimCheckCodec(store).encode([payload_of(200_000)])

@@ -76,6 +76,12 @@ def test_extstore_mode_adds_sdk_external_storage_with_our_driver_and_the_same_th
     assert converter.external_storage.payload_size_threshold == 1001
 
 
+def test_both_modes_apply_the_decompression_cap_from_the_settings() -> None:
+    settings = ClaimCheckSettings(max_decompressed_bytes=1234)
+    plugin = ClaimCheckPlugin(store=MemoryBlobStore(), settings=settings)
+    assert plugin.codec.vault.max_decompressed_bytes == plugin.driver.vault.max_decompressed_bytes == 1234
+
+
 def test_extstore_mode_refuses_to_replace_existing_external_storage() -> None:
     plugin = ClaimCheckPlugin(mode="extstore", store=MemoryBlobStore())
     first = configured(plugin, None)
