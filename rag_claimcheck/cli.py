@@ -17,6 +17,7 @@ from rag_claimcheck.history import human_bytes
 from rag_claimcheck.rag.ingest import load_document
 from rag_claimcheck.run import RunReport, ask_question
 from rag_claimcheck.settings import MODES, ClaimCheckSettings
+from rag_claimcheck.storage.base import BlobStore
 from rag_claimcheck.worker_setup import DEFAULT_TASK_QUEUE, build_worker
 
 DEFAULT_ADDRESS = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
@@ -77,6 +78,7 @@ async def run_once(args: argparse.Namespace) -> RunReport:
     """Run one question (embedded or against ``--address``) and return the report."""
     settings: ClaimCheckSettings = args.settings
     stack: EmbeddedStack | None = None
+    stores_to_close: list[BlobStore] = []
     if args.embedded:
         _status("starting an embedded Temporal dev server ...")
         stack = await EmbeddedStack.start(settings=settings, ui=False)
@@ -86,6 +88,7 @@ async def run_once(args: argparse.Namespace) -> RunReport:
             client, task_queue = runtime.client, runtime.task_queue
         else:
             plugin = ClaimCheckPlugin(settings=settings)
+            stores_to_close.append(plugin.store)
             client = await Client.connect(args.address, namespace=args.namespace, plugins=[plugin])
             task_queue = args.task_queue
         return await ask_question(
@@ -99,6 +102,8 @@ async def run_once(args: argparse.Namespace) -> RunReport:
             execution_timeout=timedelta(seconds=args.timeout),
         )
     finally:
+        for store in stores_to_close:
+            await store.close()
         if stack is not None:
             await stack.stop()
 
@@ -192,3 +197,5 @@ async def run_worker(args: argparse.Namespace) -> None:
         await worker.run()
     except asyncio.CancelledError:
         pass
+    finally:
+        await plugin.store.close()

@@ -2,7 +2,8 @@
 
 Used by ``start_workflow.py --embedded``, ``worker.py --embedded`` and the notebooks. Each
 claim-check mode gets its own client and task queue (``rag-claimcheck-codec`` …) so the three
-modes can be compared side by side on one server. Start and stop are idempotent.
+modes can be compared side by side on one server. :meth:`EmbeddedStack.stop` is idempotent;
+:mod:`rag_claimcheck.notebook.session` keeps one stack per kernel so a notebook can start it twice.
 """
 
 from __future__ import annotations
@@ -71,22 +72,23 @@ class EmbeddedStack:
         if settings.store == "s3" and not settings.s3_endpoint_url:
             minio = await MinioServer.start()
             settings = dataclasses.replace(settings, s3_endpoint_url=minio.endpoint_url)
-        store = open_store(settings)
         if minio is not None:
             from rag_claimcheck.storage.s3 import S3BlobStore
 
-            store = S3BlobStore(
+            store: BlobStore = S3BlobStore(
                 bucket=settings.s3_bucket,
                 endpoint_url=minio.endpoint_url,
                 access_key_id=minio.access_key,
                 secret_access_key=minio.secret_key,
             )
+        else:
+            store = open_store(settings)
         codec = None
-        if ui and codec_endpoint is None:
-            # The Web UI decodes payloads in the browser through this server, over the stack's store.
-            codec = await start_codec_server(store=store, settings=settings)
-            codec_endpoint = codec.url
         try:
+            if ui and codec_endpoint is None:
+                # The Web UI decodes payloads in the browser through this server, over the stack's store.
+                codec = await start_codec_server(store=store, settings=settings)
+                codec_endpoint = codec.url
             server = await DevServer.start(
                 ui=ui,
                 dynamic_config=dynamic_config,

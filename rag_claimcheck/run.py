@@ -75,7 +75,7 @@ async def ask_question(
             task_queue=task_queue,
             execution_timeout=execution_timeout,
         )
-    except RPCError as e:
+    except (RPCError, ApplicationError) as e:  # the server's refusal, or the client's codec failing
         report.error = describe_error(e)
         return report
     try:
@@ -85,9 +85,13 @@ async def ask_question(
         report.model = result.model
         report.chunk_count = result.chunk_count
         report.sources = [asdict(s) for s in result.sources]
-    except WorkflowFailureError as e:
+    except (WorkflowFailureError, ApplicationError) as e:  # ApplicationError: decoding the result failed
         report.error = describe_error(e)
-    desc = await handle.describe()
+        report.status = "failed"
+    try:
+        desc = await handle.describe()
+    except RPCError:
+        return report  # the run's outcome is known; only its size is not
     report.history_size_bytes = int(desc.raw_info.history_size_bytes)
     report.history_length = int(desc.history_length)
     return report

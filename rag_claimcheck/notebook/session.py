@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -17,7 +18,7 @@ from rag_claimcheck.settings import ClaimCheckSettings
 Limits = Literal["default", "small"]
 LOG_FILE = Path(tempfile.gettempdir()) / "rag-claimcheck-notebook.log"
 
-_stacks: dict[str, EmbeddedStack] = {}
+_stacks: dict[str, tuple[EmbeddedStack, Path]] = {}
 
 
 def quiet_logs(path: Path = LOG_FILE) -> Path:
@@ -41,7 +42,7 @@ async def start(*, limits: Limits = "default", ui: bool = True) -> EmbeddedStack
     Running the cell again returns the same stack instead of starting a second server.
     """
     if limits in _stacks:
-        return _stacks[limits]
+        return _stacks[limits][0]
     quiet_logs()
     blobs = Path(tempfile.mkdtemp(prefix=f"rag-claimcheck-{limits}-blobs-"))
     stack = await EmbeddedStack.start(
@@ -50,12 +51,13 @@ async def start(*, limits: Limits = "default", ui: bool = True) -> EmbeddedStack
         dynamic_config=SMALL_LIMITS if limits == "small" else None,
         activities=RagActivities(answerer=answerer_from_env()),
     )
-    _stacks[limits] = stack
+    _stacks[limits] = (stack, blobs)
     return stack
 
 
 async def stop() -> None:
-    """Stop every stack this kernel started. Safe to run twice."""
+    """Stop every stack this kernel started and delete its blobs. Safe to run twice."""
     while _stacks:
-        _, stack = _stacks.popitem()
+        _, (stack, blobs) = _stacks.popitem()
         await stack.stop()
+        shutil.rmtree(blobs, ignore_errors=True)

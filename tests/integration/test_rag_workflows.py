@@ -215,3 +215,20 @@ async def test_conversation_continues_as_new_when_suggested_and_keeps_its_turns(
     [carried] = started.input.payloads
     assert carried.metadata["encoding"] == REFERENCE_ENCODING
     assert carried.ByteSize() < 1024
+
+
+async def test_a_store_outage_on_the_client_is_reported_not_raised(dev_server: DevServer) -> None:
+    from rag_claimcheck.run import ask_question
+    from tests.unit.fakes import UnreachableStore
+
+    async with running_stack(dev_server, mode="codec", store=UnreachableStore(), worker=False) as stack:
+        report = await ask_question(
+            stack.client,
+            document=HANDBOOK,
+            question=DEFAULT_QUESTION,
+            task_queue=stack.task_queue,
+            claim_check="codec",
+        )
+    assert report.status == "failed"
+    assert report.error is not None and report.error["type"] == "ClaimCheckStoreUnavailable"
+    assert "s3://unreachable" in report.error["message"]
