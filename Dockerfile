@@ -5,6 +5,9 @@ FROM python:3.11-slim
 
 # uv, the same release the lock file was written with.
 COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /uvx /usr/local/bin/
+# The Temporal CLI, so the notebooks in the jupyter service can start their own dev server
+# (the same image the temporal service runs; its binary path was not verifiable offline).
+COPY --from=temporalio/temporal:1.5.1 /usr/local/bin/temporal /usr/local/bin/temporal
 
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \

@@ -24,7 +24,7 @@ tools: ## Find (PATH, then .tools/bin) or build the temporal and minio servers
 	@# Both at once: a cold build of each takes minutes, and go splits the cores between them.
 	@bash scripts/ensure-tool.sh temporal github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION) "$(TOOLS_BIN)" & t=$$!; \
 	 bash scripts/ensure-tool.sh minio github.com/minio/minio@$(MINIO_VERSION) "$(TOOLS_BIN)" & m=$$!; \
-	 wait $$t && wait $$m
+	 wait $$t; tr=$$?; wait $$m; mr=$$?; exit $$(( tr || mr ))
 
 demo: setup tools ## Answer a question on the embedded stack and compare history sizes per mode
 	@$(UV) run python start_workflow.py --embedded --compare

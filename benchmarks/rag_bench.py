@@ -184,6 +184,7 @@ async def bench_large(size_mib: int) -> dict[str, object]:
     try:
         assert worker.stderr is not None
         log((await worker.stderr.readline()).decode().strip())
+        drain = asyncio.create_task(worker.stderr.read())  # a full pipe would block the worker
         data = scaled_document(size_mib * MIB)
         doc = SourceDocument.from_bytes(
             data, filename=f"handbook-{size_mib}mib.md", mime_type="text/markdown"
@@ -204,6 +205,7 @@ async def bench_large(size_mib: int) -> dict[str, object]:
         )
         wall = time.perf_counter() - started
         worker_peak = peak_rss_bytes(worker.pid)
+        drain.cancel()
     finally:
         worker.terminate()
         await worker.wait()

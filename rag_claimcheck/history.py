@@ -17,8 +17,6 @@ BLOB_WARN_BYTES = 512 * 1024
 """Server default ``limit.blobSize.warn``: a payload over this logs a warning."""
 BLOB_ERROR_BYTES = 2 * 1024 * 1024
 """Server default ``limit.blobSize.error``: a payload over this is rejected."""
-HISTORY_ERROR_BYTES = 50 * 1024 * 1024
-"""Server default ``limit.historySize.error``: a history over this terminates the workflow."""
 
 
 def payload_bytes(message: Message) -> int:

@@ -10,8 +10,6 @@ from typing import Any
 
 from aiohttp import web
 
-from rag_claimcheck.servers.ports import free_port
-
 
 @dataclass
 class OpenAIStub:
@@ -59,9 +57,9 @@ async def openai_stub() -> AsyncIterator[OpenAIStub]:
     app.router.add_post("/v1/chat/completions", stub.handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, "127.0.0.1", 0)  # the OS picks the port: no race with other tests
     await site.start()
+    port = runner.addresses[0][1]
     stub.base_url = f"http://127.0.0.1:{port}/v1"
     try:
         yield stub

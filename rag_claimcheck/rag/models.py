@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass, field
 
 DEFAULT_TOP_K = 4
@@ -223,8 +222,3 @@ class ConversationState:
     history_length: int
     generation: int
     ended: bool
-
-
-def sha256_hex(data: bytes) -> str:
-    """Hex sha256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()

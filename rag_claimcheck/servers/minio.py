@@ -103,15 +103,6 @@ class MinioServer:
         except aiohttp.ClientError:
             return False
 
-    def s3_env(self) -> dict[str, str]:
-        """Environment variables that point the kit's S3 store at this server."""
-        return {
-            "CLAIM_CHECK_STORE": "s3",
-            "CLAIM_CHECK_S3_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": self.access_key,
-            "AWS_SECRET_ACCESS_KEY": self.secret_key,
-        }
-
     async def stop(self) -> None:
         """Stop the server and remove its data directory if this object created it."""
         await terminate(self.process)

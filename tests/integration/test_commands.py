@@ -128,6 +128,8 @@ async def test_worker_and_starter_in_two_processes(dev_server: DevServer, tmp_pa
         assert worker.stderr is not None
         banner = (await asyncio.wait_for(worker.stderr.readline(), 60)).decode()
         assert "task queue 'two-process'" in banner and "claim check codec" in banner
+        # Keep reading the worker's log so a full pipe can never block it.
+        drain = asyncio.create_task(worker.stderr.read())
         result = await asyncio.to_thread(
             run,
             "start_workflow.py",
@@ -142,6 +144,7 @@ async def test_worker_and_starter_in_two_processes(dev_server: DevServer, tmp_pa
         assert report["status"] == "completed", report
         blobs = await asyncio.to_thread(lambda: list(tmp_path.rglob("sha256/*")))
         assert blobs, "the blobs must be in the shared file store"
+        drain.cancel()
     finally:
         worker.terminate()
         await worker.wait()

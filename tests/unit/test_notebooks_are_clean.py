@@ -28,4 +28,4 @@ def test_every_failure_demo_is_asserted(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     sources = [c.source for c in notebook.cells if c.cell_type == "code"]
     assert not any("NBVAL_RAISES_EXCEPTION" in s or "raises-exception" in s for s in sources)
-    assert any(s.lstrip().startswith("# NBVAL_CHECK_OUTPUT") and "assert " in s for s in sources)
+    assert sum("assert " in s for s in sources) >= 2

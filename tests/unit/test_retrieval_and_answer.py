@@ -109,19 +109,22 @@ class TestIndexCache:
         hit = await activities.retrieve_from_cache(handbook.key, query)
         assert hit.hit and hit.passages == full.passages
 
-    def test_the_cache_is_bounded(self, handbook: IngestedDocument) -> None:
-        cache = IndexCache(max_documents=2)
-        for i in range(4):
-            cache.get(
-                IngestedDocument.from_chunks(
-                    filename="d",
-                    mime_type="text/plain",
-                    byte_size=1,
-                    sha256=f"sha{i}",
-                    chunks=handbook.chunks[:5],
-                )
+    def test_the_cache_is_bounded_and_evicts_the_least_recently_used(
+        self, handbook: IngestedDocument
+    ) -> None:
+        def doc(sha: str) -> IngestedDocument:
+            return IngestedDocument.from_chunks(
+                filename="d", mime_type="text/plain", byte_size=1, sha256=sha, chunks=handbook.chunks[:5]
             )
+
+        cache = IndexCache(max_documents=2)
+        cache.get(doc("a"))
+        cache.get(doc("b"))
+        cache.get(doc("a"))  # a is now the most recently used
+        cache.get(doc("c"))  # evicts b, not a
         assert len(cache) == 2
+        assert cache.peek("a") is not None and cache.peek("c") is not None
+        assert cache.peek("b") is None
 
     @pytest.mark.parametrize(
         ("question", "top_k", "error_type"),
