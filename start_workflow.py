@@ -20,9 +20,9 @@ from rag_claimcheck.cli import (
     add_connection_args,
     add_settings_args,
     compare_modes,
+    parse_command_args,
     print_report,
     run_once,
-    settings_from_args,
 )
 from rag_claimcheck.logs import configure_command_logging
 from rag_claimcheck.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
@@ -54,17 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add_connection_args(parser)
     add_settings_args(parser)
-    args = parser.parse_args(argv)
+    args = parse_command_args(parser, argv)
     if not args.doc.is_file():
         parser.error(f"--doc {args.doc}: no such file")
     if args.compare and not args.embedded:
         parser.error("--compare needs --embedded (it runs one worker per mode)")
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
-    try:
-        args.settings = settings_from_args(args)
-    except ValueError as e:
-        parser.error(str(e))
     return args
 
 

@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import sys
 
-from rag_claimcheck.cli import add_connection_args, add_settings_args, run_worker, settings_from_args
+from rag_claimcheck.cli import add_connection_args, add_settings_args, parse_command_args, run_worker
 from rag_claimcheck.logs import configure_command_logging
 
 
@@ -25,12 +25,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add_connection_args(parser)
     add_settings_args(parser)
-    args = parser.parse_args(argv)
-    try:
-        args.settings = settings_from_args(args)
-    except ValueError as e:
-        parser.error(str(e))
-    return args
+    return parse_command_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

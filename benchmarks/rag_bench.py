@@ -34,6 +34,7 @@ from tqdm import tqdm
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.embedded import EmbeddedStack
 from rag_claimcheck.logs import forward_core_logs
+from rag_claimcheck.notebook.experiments import ask, document_of
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import ExtractiveAnswerer
 from rag_claimcheck.rag.ingest import ingest
@@ -41,7 +42,7 @@ from rag_claimcheck.rag.models import ConversationInput, RetrievalQuery, SourceD
 from rag_claimcheck.rag.retrieval import IndexCache
 from rag_claimcheck.rag.workflows import ConversationWorkflow
 from rag_claimcheck.run import ask_question
-from rag_claimcheck.samples import DEFAULT_QUESTION, sample_qa, scaled_document
+from rag_claimcheck.samples import DEFAULT_QUESTION, sample_qa
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.settings import MODES, ClaimCheckSettings
 
@@ -64,14 +65,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def document_of_chunks(target: int) -> tuple[SourceDocument, int]:
     """A scaled handbook with about ``target`` chunks."""
-    probe = ingest(
-        SourceDocument.from_bytes(scaled_document(2 * MIB), filename="p.md", mime_type="text/markdown")
-    )
+    probe = ingest(document_of(2 * MIB))
     size = int(2 * MIB * target / probe.chunk_count)
-    doc = SourceDocument.from_bytes(
-        scaled_document(size), filename="handbook-scaled.md", mime_type="text/markdown"
-    )
-    return doc, size
+    return document_of(size), size
 
 
 async def bench_retrieval(rounds: int) -> dict[str, object]:
@@ -100,11 +96,7 @@ async def bench_retrieval(rounds: int) -> dict[str, object]:
 
     log("retrieval through a real dev server and worker (ConversationWorkflow, codec mode)")
     with tempfile.TemporaryDirectory() as blobs:
-        stack = await EmbeddedStack.start(
-            settings=ClaimCheckSettings(file_root=Path(blobs)),
-            ui=False,
-            activities=RagActivities(answerer=ExtractiveAnswerer()),
-        )
+        stack = await offline_stack(Path(blobs))
         try:
             runtime = await stack.runtime("codec")
             handle = await runtime.client.start_workflow(
@@ -158,6 +150,15 @@ async def bench_retrieval(rounds: int) -> dict[str, object]:
     }
 
 
+async def offline_stack(blobs: Path) -> EmbeddedStack:
+    """A headless embedded stack with a filesystem store in ``blobs`` and the offline answerer."""
+    return await EmbeddedStack.start(
+        settings=ClaimCheckSettings(file_root=blobs),
+        ui=False,
+        activities=RagActivities(answerer=ExtractiveAnswerer()),
+    )
+
+
 def peak_rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -185,11 +186,7 @@ async def bench_large(size_mib: int) -> dict[str, object]:
         assert worker.stderr is not None
         log((await worker.stderr.readline()).decode().strip())
         drain = asyncio.create_task(worker.stderr.read())  # a full pipe would block the worker
-        data = scaled_document(size_mib * MIB)
-        doc = SourceDocument.from_bytes(
-            data, filename=f"handbook-{size_mib}mib.md", mime_type="text/markdown"
-        )
-        del data
+        doc = document_of(size_mib * MIB)
         client = await server.connect(
             plugins=[ClaimCheckPlugin(settings=ClaimCheckSettings(file_root=Path(blobs)))]
         )
@@ -227,36 +224,13 @@ async def bench_large(size_mib: int) -> dict[str, object]:
 async def bench_history(sizes_kib: list[int]) -> dict[str, object]:
     rows = []
     with tempfile.TemporaryDirectory() as blobs:
-        stack = await EmbeddedStack.start(
-            settings=ClaimCheckSettings(file_root=Path(blobs)),
-            ui=False,
-            activities=RagActivities(answerer=ExtractiveAnswerer()),
-        )
+        stack = await offline_stack(Path(blobs))
         try:
             for size in tqdm(sizes_kib, desc="document sizes", file=sys.stderr):
-                doc = SourceDocument.from_bytes(
-                    scaled_document(size * 1024), filename=f"doc-{size}k.md", mime_type="text/markdown"
-                )
+                doc = document_of(size * 1024)
                 for mode in MODES:
-                    runtime = await stack.runtime(mode)
-                    report = await ask_question(
-                        runtime.client,
-                        document=doc,
-                        question=DEFAULT_QUESTION,
-                        task_queue=runtime.task_queue,
-                        claim_check=mode,
-                        execution_timeout=timedelta(minutes=5),
-                    )
-                    rows.append(
-                        {
-                            "document_kib": size,
-                            "mode": mode,
-                            "status": report.status,
-                            "history_size_bytes": report.history_size_bytes,
-                            "history_length": report.history_length,
-                            "error": report.error["message"] if report.error else None,
-                        }
-                    )
+                    _, row = await ask(stack, mode, doc)
+                    rows.append({"document_kib": size, **row})
         finally:
             await stack.stop()
     return {"rows": rows}

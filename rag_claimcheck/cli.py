@@ -60,6 +60,16 @@ def add_settings_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def parse_command_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse ``argv`` and attach ``args.settings``; a nonsense setting exits with the variable's name."""
+    args = parser.parse_args(argv)
+    try:
+        args.settings = settings_from_args(args)
+    except ValueError as e:
+        parser.error(str(e))
+    return args
+
+
 def settings_from_args(args: argparse.Namespace) -> ClaimCheckSettings:
     """Settings from the environment with the flags that were given on top."""
     return ClaimCheckSettings.from_env(
