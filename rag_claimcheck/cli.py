@@ -134,6 +134,11 @@ def print_report(report: RunReport) -> None:
             f"history {human_bytes(report.history_size_bytes)} ({report.history_size_bytes} bytes, "
             f"{report.history_length} events)"
         )
+    if report.external_payload_count:
+        print(
+            f"kept out of history: {human_bytes(report.external_payload_size_bytes or 0)} in "
+            f"{report.external_payload_count} payload(s) (the server's external_payload_size_bytes)"
+        )
 
 
 async def compare_modes(args: argparse.Namespace) -> int:

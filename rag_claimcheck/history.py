@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,22 +20,38 @@ BLOB_ERROR_BYTES = 2 * 1024 * 1024
 """Server default ``limit.blobSize.error``: a payload over this is rejected."""
 
 
-def payload_bytes(message: Message) -> int:
-    """Total serialized size of every ``Payload`` inside ``message`` (searched recursively)."""
+def payloads_in(message: Message) -> Iterator[Payload]:
+    """Every ``Payload`` inside ``message`` (searched recursively, not inside payloads)."""
     if isinstance(message, Payload):
-        return message.ByteSize()
-    total = 0
+        yield message
+        return
     for field, value in message.ListFields():
         if field.message_type is None:
             continue
         if field.is_repeated:
             if field.message_type.GetOptions().map_entry:
-                total += sum(payload_bytes(v) for v in value.values() if isinstance(v, Message))
+                for v in value.values():
+                    if isinstance(v, Message):
+                        yield from payloads_in(v)
             else:
-                total += sum(payload_bytes(v) for v in value)
+                for v in value:
+                    yield from payloads_in(v)
         else:
-            total += payload_bytes(value)
-    return total
+            yield from payloads_in(value)
+
+
+def payload_bytes(message: Message) -> int:
+    """Total serialized size of every ``Payload`` inside ``message``."""
+    return sum(p.ByteSize() for p in payloads_in(message))
+
+
+def external_bytes(message: Message) -> int:
+    """Bytes kept out of history by the payloads inside ``message``.
+
+    The sum of their ``external_payloads[].size_bytes``: the marks the SDK's external storage and
+    this kit's codec put on a reference, and what the server adds up in ``describe()``.
+    """
+    return sum(ext.size_bytes for p in payloads_in(message) for ext in p.external_payloads)
 
 
 @dataclass(frozen=True)
@@ -49,10 +66,18 @@ class HistorySummary:
     server_history_size_bytes: int
     server_history_length: int
     status: str
+    external_payload_size_bytes: int = 0
+    """What the server says was kept out of history (``describe()``), in bytes."""
+    external_payload_count: int = 0
+    """How many payloads the server says were kept out of history."""
 
 
 async def history_frame(handle: WorkflowHandle) -> pd.DataFrame:
-    """One row per event: ``event_id``, ``event_type``, ``bytes``, ``payload_bytes``, ``cumulative_bytes``."""
+    """One row per event.
+
+    Columns: ``event_id``, ``event_type``, ``bytes``, ``payload_bytes``, ``external_bytes`` (what
+    the event's references kept out of history) and ``cumulative_bytes``.
+    """
     import pandas as pd
 
     history = await handle.fetch_history()
@@ -67,11 +92,13 @@ async def history_frame(handle: WorkflowHandle) -> pd.DataFrame:
                 "event_type": EventType.Name(event.event_type).removeprefix("EVENT_TYPE_"),
                 "bytes": size,
                 "payload_bytes": payload_bytes(event),
+                "external_bytes": external_bytes(event),
                 "cumulative_bytes": cumulative,
             }
         )
     return pd.DataFrame(
-        rows, columns=["event_id", "event_type", "bytes", "payload_bytes", "cumulative_bytes"]
+        rows,
+        columns=["event_id", "event_type", "bytes", "payload_bytes", "external_bytes", "cumulative_bytes"],
     )
 
 
@@ -88,6 +115,8 @@ async def summarize(handle: WorkflowHandle) -> HistorySummary:
         server_history_size_bytes=int(desc.raw_info.history_size_bytes),
         server_history_length=int(desc.history_length),
         status=desc.status.name if desc.status else "UNKNOWN",
+        external_payload_size_bytes=int(desc.raw_info.external_payload_size_bytes),
+        external_payload_count=int(desc.raw_info.external_payload_count),
     )
 
 

@@ -29,6 +29,10 @@ class RunReport:
     sources: list[dict[str, Any]] = field(default_factory=list)
     history_size_bytes: int | None = None
     history_length: int | None = None
+    external_payload_size_bytes: int | None = None
+    """Bytes the server says were kept out of history (``describe()``)."""
+    external_payload_count: int | None = None
+    """Payloads the server says were kept out of history."""
     error: dict[str, str] | None = None
     model: str | None = None
     chunk_count: int | None = None
@@ -94,4 +98,6 @@ async def ask_question(
         return report  # the run's outcome is known; only its size is not
     report.history_size_bytes = int(desc.raw_info.history_size_bytes)
     report.history_length = int(desc.history_length)
+    report.external_payload_size_bytes = int(desc.raw_info.external_payload_size_bytes)
+    report.external_payload_count = int(desc.raw_info.external_payload_count)
     return report

@@ -2,7 +2,8 @@
 
 Payloads at or below the inline threshold pass through untouched (and cost no store call).
 Larger ones are stored content-addressed under the workflow's prefix and replaced in event
-history by a ~300-byte reference (see :mod:`rag_claimcheck.claimcheck.reference`). Decoding
+history by a ~300-byte reference (see :mod:`rag_claimcheck.claimcheck.reference`), marked with
+``Payload.external_payloads[].size_bytes`` so the server knows how much was kept out. Decoding
 verifies size and sha256 and fails the workflow with a named, non-retryable error if the blob
 is missing or corrupt, instead of letting the workflow task retry forever.
 """
@@ -130,7 +131,11 @@ class ClaimCheckCodec(PayloadCodec, WithSerializationContext):
             self.vault.stats.inline += 1
             return payload
         ref = await self.vault.put(payload, namespace=self.namespace, workflow_id=self.workflow_id)
-        return ref.to_payload()
+        reference = ref.to_payload()
+        # Tell the server what was kept out, as the SDK's external storage does: it sums these into
+        # describe()'s external_payload_size_bytes / _count and the Web UI's "External Payloads Size".
+        reference.external_payloads.add().size_bytes = payload.ByteSize()
+        return reference
 
     async def _decode_one(self, payload: Payload) -> Payload:
         if is_reference(payload):

@@ -6,13 +6,18 @@ from datetime import timedelta
 
 import pytest
 
-from rag_claimcheck.history import human_bytes, summarize
+from rag_claimcheck.history import history_frame, human_bytes, summarize
 from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
+from rag_claimcheck.rag.models import SourceDocument
+from rag_claimcheck.run import ask_question
+from rag_claimcheck.samples import DEFAULT_QUESTION, scaled_document
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.storage import MemoryBlobStore
 from tests.integration.helpers import running_stack
 
 pytestmark = pytest.mark.integration
+
+MIB = 1024 * 1024
 
 
 async def test_event_bytes_add_up_to_the_servers_history_size(dev_server: DevServer) -> None:
@@ -45,3 +50,25 @@ def test_human_bytes() -> None:
         "1.5 KiB",
         "5.0 MiB",
     ]
+
+
+@pytest.mark.parametrize("mode", ["codec", "extstore"])
+async def test_references_in_history_are_marked_with_what_they_kept_out(
+    dev_server: DevServer, mode: str
+) -> None:
+    document = SourceDocument.from_bytes(scaled_document(MIB), filename="1mib.md", mime_type="text/markdown")
+    async with running_stack(dev_server, mode=mode, store=MemoryBlobStore()) as stack:  # type: ignore[arg-type] # parametrized
+        report = await ask_question(
+            stack.client,
+            document=document,
+            question=DEFAULT_QUESTION,
+            task_queue=stack.task_queue,
+            claim_check=mode,
+            workflow_id=stack.new_id("kept-out"),
+        )
+        frame = await history_frame(stack.client.get_workflow_handle(report.workflow_id))
+    assert report.status == "completed", report.error
+    started = frame[frame["event_type"] == "WORKFLOW_EXECUTION_STARTED"].iloc[0]
+    # The workflow's input (the request with the document) was replaced by a marked reference.
+    assert started["external_bytes"] >= len(document.content())
+    assert started["bytes"] < 2048

@@ -52,6 +52,13 @@ class TestThreshold:
         assert ref.metadata["encoding"] == REFERENCE_ENCODING
         assert len(store.blobs) == 1
 
+    async def test_a_stored_payload_is_marked_with_the_size_it_kept_out_of_history(self) -> None:
+        p = payload_of(5000)
+        [ref] = await scoped(ClaimCheckCodec(MemoryBlobStore(), inline_max_bytes=100)).encode([p])
+        assert [e.size_bytes for e in ref.external_payloads] == [p.ByteSize()]
+        [small] = await ClaimCheckCodec(MemoryBlobStore()).encode([payload_of(10)])
+        assert list(small.external_payloads) == []
+
     async def test_threshold_counts_metadata_not_only_data(self) -> None:
         p = Payload(metadata={"encoding": b"binary/plain", "note": b"m" * 500}, data=b"d" * 100)
         codec = ClaimCheckCodec(MemoryBlobStore(), inline_max_bytes=len(p.data) + 10)
