@@ -6,30 +6,54 @@ Examples:
     python start_workflow.py --embedded --compare            # history size: off vs codec vs extstore
     python start_workflow.py --embedded --claim-check off --doc big.md --json
     python start_workflow.py --address localhost:7233        # against `python worker.py`
+    python start_workflow.py --question-file question.txt    # a long question (up to 4,000 characters)
+    python start_workflow.py --cancel rag-codec-1a2b3c4d5e   # stop a running question; it ends CANCELED
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
+import uuid
 from pathlib import Path
 
+from temporalio.exceptions import ApplicationError
+
 from rag_claimcheck.cli import (
+    CommandParser,
     add_connection_args,
     add_settings_args,
+    cancel_workflow,
     compare_modes,
     parse_command_args,
     print_report,
     run_once,
 )
 from rag_claimcheck.logs import configure_command_logging
+from rag_claimcheck.preflight import CommandError
+from rag_claimcheck.rag.errors import check_question
 from rag_claimcheck.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
+from rag_claimcheck.shutdown import Interrupted, run_command
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+def _read_question_file(parser: CommandParser, path: str) -> str:
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except IsADirectoryError:
+        parser.error(f"--question-file {path} is a directory; pass a UTF-8 text file")
+    except FileNotFoundError:
+        parser.error(f"--question-file {path}: no such file")
+    except UnicodeDecodeError as e:
+        parser.error(
+            f"--question-file {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})"
+        )
+    except OSError as e:
+        parser.error(f"--question-file {path}: {e.strerror}")
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[CommandParser, argparse.Namespace]:
+    parser = CommandParser(
         description="Ask a question about a document with a Temporal workflow (AiRagWorkflow).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("Examples:")[1] and "examples:" + __doc__.split("Examples:")[1],
@@ -40,7 +64,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=SAMPLE_DOCUMENT,
         help="text/plain or text/markdown file (default: the bundled handbook)",
     )
-    parser.add_argument("--question", default=DEFAULT_QUESTION, help="the question to ask")
+    asked = parser.add_mutually_exclusive_group()
+    asked.add_argument("--question", help="the question to ask (default: one about the bundled handbook)")
+    asked.add_argument(
+        "--question-file", metavar="PATH", help="read the question from a UTF-8 file ('-' = stdin)"
+    )
     parser.add_argument("--top-k", type=int, default=4, help="passages to retrieve (1-50, default 4)")
     parser.add_argument("--workflow-id", help="workflow id (default: generated)")
     parser.add_argument(
@@ -52,24 +80,60 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="with --embedded: run the question in every mode and print a history-size table",
     )
+    parser.add_argument(
+        "--cancel",
+        metavar="WORKFLOW_ID",
+        help="cancel a running question's workflow and wait until it ends CANCELED (its blobs stay)",
+    )
     add_connection_args(parser)
     add_settings_args(parser)
     args = parse_command_args(parser, argv)
+    if args.cancel is not None:
+        if args.embedded or args.compare:
+            parser.error("--cancel acts on a server at --address; it does not combine with --embedded")
+        return parser, args
+    if args.doc.is_dir():
+        parser.error(f"--doc {args.doc} is a directory; pass a text/plain or text/markdown file")
     if not args.doc.is_file():
         parser.error(f"--doc {args.doc}: no such file")
+    if args.question_file is not None:
+        args.question = _read_question_file(parser, args.question_file)
+    elif args.question is None:
+        args.question = DEFAULT_QUESTION
+    try:
+        args.question = check_question(args.question)
+    except ApplicationError as e:  # EmptyQuestion, QuestionTooLong: the workflow would refuse it too
+        parser.fail(e.type or "InvalidParameter", e.message)
     if args.compare and not args.embedded:
         parser.error("--compare needs --embedded (it runs one worker per mode)")
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
-    return args
+    args.workflow_id = args.workflow_id or f"rag-{args.settings.mode}-{uuid.uuid4().hex[:10]}"
+    return parser, args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser, args = parse_args(argv)
     configure_command_logging()
-    if args.compare:
-        return asyncio.run(compare_modes(args))
-    report = asyncio.run(run_once(args))
+    try:
+        if args.cancel is not None:
+            return run_command(cancel_workflow(args))
+        if args.compare:
+            return run_command(compare_modes(args))
+        report = run_command(run_once(args))
+    except (CommandError, ApplicationError) as e:  # a dead end with a hint, or a document refused
+        parser.fail(e.type or type(e).__name__, e.message, exit_code=1)
+    except Interrupted as e:
+        where = (
+            ""
+            if args.embedded or args.compare or args.cancel
+            else (
+                f"; workflow {args.workflow_id} keeps running on {args.address} "
+                f"(stop it with: python start_workflow.py --address {args.address} --cancel {args.workflow_id})"
+            )
+        )
+        print(f"stopped by {e}{where}", file=sys.stderr)
+        return e.exit_code
     if args.json:
         print(json.dumps(report.to_dict()))
     else:

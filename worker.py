@@ -10,31 +10,40 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
-from rag_claimcheck.cli import add_connection_args, add_settings_args, parse_command_args, run_worker
+from rag_claimcheck.cli import (
+    CommandParser,
+    add_connection_args,
+    add_settings_args,
+    parse_command_args,
+    run_worker,
+)
 from rag_claimcheck.logs import configure_command_logging
+from rag_claimcheck.preflight import CommandError
+from rag_claimcheck.shutdown import Interrupted, run_command
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+def parse_args(argv: list[str] | None = None) -> tuple[CommandParser, argparse.Namespace]:
+    parser = CommandParser(
         description="Run the rag-claimcheck worker (AiRagWorkflow, ConversationWorkflow, activities).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:" + __doc__.split("Examples:")[1],
     )
     add_connection_args(parser)
     add_settings_args(parser)
-    return parse_command_args(parser, argv)
+    return parser, parse_command_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser, args = parse_args(argv)
     configure_command_logging()
     try:
-        asyncio.run(run_worker(args))
-    except KeyboardInterrupt:
-        print("worker stopped", file=sys.stderr)
+        run_command(run_worker(args))
+    except CommandError as e:
+        parser.fail(e.type, e.message, exit_code=1)
+    except Interrupted as e:
+        print(f"worker stopped ({e})", file=sys.stderr)
     return 0
 
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from datetime import timedelta
+from typing import NoReturn
 
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from rag_claimcheck.claimcheck.keys import workflow_prefix
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.embedded import EmbeddedStack
 from rag_claimcheck.history import human_bytes
+from rag_claimcheck.preflight import CommandError, connect_or_hint, require_store, require_worker
 from rag_claimcheck.rag.ingest import load_document
 from rag_claimcheck.run import RunReport, ask_question
 from rag_claimcheck.settings import MODES, ClaimCheckSettings
@@ -22,6 +26,27 @@ from rag_claimcheck.worker_setup import DEFAULT_TASK_QUEUE, build_worker
 
 DEFAULT_ADDRESS = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
 DEFAULT_NAMESPACE = os.environ.get("TEMPORAL_NAMESPACE", "default")
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, or with ``--json`` one JSON object on stdout."""
+
+    json_errors = False
+    """Set by :func:`parse_command_args` when ``--json`` is among the arguments."""
+
+    def error(self, message: str) -> NoReturn:
+        """Exit 2 with ``prog: error: message`` (or the JSON report of a usage error)."""
+        self.fail("UsageError", message)
+
+    def fail(self, error_type: str, message: str, *, exit_code: int = 2) -> NoReturn:
+        """Exit with one line (or one JSON object) naming ``error_type``."""
+        if self.json_errors:
+            print(json.dumps({"status": "failed", "error": {"type": error_type, "message": message}}))
+        elif error_type == "UsageError":
+            print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        else:
+            print(f"{self.prog}: {error_type}: {message}", file=sys.stderr)
+        sys.exit(exit_code)
 
 
 def add_connection_args(parser: argparse.ArgumentParser) -> None:
@@ -60,8 +85,9 @@ def add_settings_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_command_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+def parse_command_args(parser: CommandParser, argv: list[str] | None) -> argparse.Namespace:
     """Parse ``argv`` and attach ``args.settings``; a nonsense setting exits with the variable's name."""
+    parser.json_errors = "--json" in (sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
         args.settings = settings_from_args(args)
@@ -99,8 +125,12 @@ async def run_once(args: argparse.Namespace) -> RunReport:
         else:
             plugin = ClaimCheckPlugin(settings=settings)
             stores_to_close.append(plugin.store)
-            client = await Client.connect(args.address, namespace=args.namespace, plugins=[plugin])
+            client = await connect_or_hint(
+                lambda: Client.connect(args.address, namespace=args.namespace, plugins=[plugin]),
+                address=args.address,
+            )
             task_queue = args.task_queue
+            await require_worker(client, task_queue=task_queue, address=args.address)
         return await ask_question(
             client,
             document=load_document(args.doc),
@@ -183,6 +213,39 @@ async def compare_modes(args: argparse.Namespace) -> int:
     return 0 if all(r.status == "completed" for r, _, _ in reports) else 1
 
 
+CANCEL_WAIT_SECONDS = 60.0
+"""How long ``--cancel`` waits for the workflow to end (its activities stop within their heartbeat timeout)."""
+
+
+async def cancel_workflow(args: argparse.Namespace) -> int:
+    """Request cancellation of ``args.cancel`` and wait (bounded) until it has ended; print its status."""
+    client = await connect_or_hint(
+        lambda: Client.connect(args.address, namespace=args.namespace), address=args.address
+    )
+    handle = client.get_workflow_handle(args.cancel)
+    try:
+        await handle.cancel()
+    except RPCError as e:
+        raise CommandError(
+            "WorkflowNotFound" if e.status == RPCStatusCode.NOT_FOUND else f"RPCError.{e.status.name}",
+            f"cannot cancel workflow {args.cancel!r} on {args.address}: {e.message}",
+        ) from None
+    deadline = asyncio.get_running_loop().time() + CANCEL_WAIT_SECONDS
+    status = "RUNNING"
+    while asyncio.get_running_loop().time() < deadline:
+        desc = await handle.describe()
+        status = desc.status.name if desc.status is not None else "UNKNOWN"
+        if status != "RUNNING":
+            break
+        await asyncio.sleep(0.5)
+    outcome = {"status": status.lower(), "workflow_id": args.cancel}
+    if args.json:
+        print(json.dumps(outcome))
+    else:
+        print(f"workflow {args.cancel}: {status}")
+    return 0 if status == "CANCELED" else 1
+
+
 async def run_worker(args: argparse.Namespace) -> None:
     """Run a worker until interrupted (embedded: with its own dev server)."""
     settings: ClaimCheckSettings = args.settings
@@ -202,7 +265,16 @@ async def run_worker(args: argparse.Namespace) -> None:
             await stack.stop()
         return
     plugin = ClaimCheckPlugin(settings=settings)
-    client = await Client.connect(args.address, namespace=args.namespace, plugins=[plugin])
+    try:
+        client = await connect_or_hint(
+            lambda: Client.connect(args.address, namespace=args.namespace, plugins=[plugin]),
+            address=args.address,
+        )
+        if settings.mode != "off":
+            await require_store(plugin.store, endpoint=settings.s3_endpoint_url)
+    except BaseException:
+        await plugin.store.close()
+        raise
     worker = build_worker(client, task_queue=args.task_queue)
     _status(
         f"worker on {args.address}, namespace {args.namespace!r}, task queue {args.task_queue!r}, "

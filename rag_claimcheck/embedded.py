@@ -29,6 +29,9 @@ from rag_claimcheck.worker_setup import DEFAULT_TASK_QUEUE, build_worker
 
 log = logging.getLogger(__name__)
 
+WORKER_STOP_SECONDS = 10.0
+"""How long :meth:`EmbeddedStack.stop` lets a worker finish; a worker whose server is gone can wait forever."""
+
 
 @dataclass
 class ModeRuntime:
@@ -134,7 +137,13 @@ class EmbeddedStack:
         async with self._lock:
             for runtime in self.modes.values():
                 if not runtime.task.done():
-                    await runtime.worker.shutdown()
+                    try:
+                        await asyncio.wait_for(runtime.worker.shutdown(), WORKER_STOP_SECONDS)
+                    except TimeoutError:
+                        log.warning(
+                            "worker on %s did not stop within %.0f s", runtime.task_queue, WORKER_STOP_SECONDS
+                        )
+                        runtime.task.cancel()
             self.modes.clear()
             if self.codec_server is not None:
                 await self.codec_server.stop()

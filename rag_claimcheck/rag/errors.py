@@ -8,11 +8,16 @@ DOCUMENT_NOT_UTF8 = "DocumentNotUtf8"
 UNSUPPORTED_DOCUMENT_TYPE = "UnsupportedDocumentType"
 EMPTY_DOCUMENT = "EmptyDocument"
 EMPTY_QUESTION = "EmptyQuestion"
+QUESTION_TOO_LONG = "QuestionTooLong"
 INVALID_PARAMETER = "InvalidParameter"
 LLM_AUTHENTICATION = "LLMAuthenticationError"
 LLM_BAD_REQUEST = "LLMBadRequest"
 LLM_RATE_LIMITED = "LLMRateLimited"
 LLM_UNAVAILABLE = "LLMUnavailable"
+
+MAX_QUESTION_CHARS = 4000
+"""Longest question, in characters after stripping: a question about the document, not a document
+(each query token costs a pass over the index, so a 10 MiB question takes a minute per search)."""
 
 
 def bad_input(message: str, error_type: str) -> ApplicationError:
@@ -21,10 +26,16 @@ def bad_input(message: str, error_type: str) -> ApplicationError:
 
 
 def check_question(question: str) -> str:
-    """Return the stripped question, or raise ``EmptyQuestion``."""
+    """Return the stripped question, or raise ``EmptyQuestion`` or ``QuestionTooLong``."""
     stripped = question.strip() if isinstance(question, str) else ""
     if not stripped:
         raise bad_input("the question is empty; ask something about the document", EMPTY_QUESTION)
+    if len(stripped) > MAX_QUESTION_CHARS:
+        raise bad_input(
+            f"the question has {len(stripped):,} characters; the limit is {MAX_QUESTION_CHARS:,} "
+            "(ask about the document; pass the text itself with --doc)",
+            QUESTION_TOO_LONG,
+        )
     return stripped
 
 

@@ -69,7 +69,7 @@ class MinioServer:
             f"{host}:{console_port}",
             "--quiet",
         ]
-        process = spawn(command, log_path=log_path, env=env)
+        process = spawn(command, log_path=log_path, env=env, cleanup=[data_dir, log_path] if owns else ())
         server = cls(
             endpoint_url=f"http://{host}:{port}",
             console_url=f"http://{host}:{console_port}",

@@ -99,7 +99,7 @@ class DevServer:
             ui_url=f"http://127.0.0.1:{ui_port}" if ui_port else None,
             dynamic_config=dynamic_config,
             log_path=log_path,
-            process=spawn(command, log_path=log_path),
+            process=spawn(command, log_path=log_path, cleanup=[log_path]),
         )
         try:
             await wait_until(

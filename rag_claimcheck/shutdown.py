@@ -1,0 +1,69 @@
+"""Run a command's coroutine so that SIGINT, SIGTERM and SIGHUP all stop it the same, orderly way.
+
+``docker stop``, systemd and ``kill`` send SIGTERM and a closed terminal sends SIGHUP; without a
+handler either one kills Python at once, skipping every ``finally`` that stops the servers the
+command started. Here the first signal cancels the command's task, so its ``finally`` blocks
+stop workers and servers; a second signal exits at once (the servers still stop: they run under
+:mod:`rag_claimcheck.servers.guard`, which follows its parent's death).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(Exception):
+    """The command was stopped by a signal; ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention: 128 + the signal number."""
+        return 128 + self.signum
+
+
+def run_command(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``; a stop signal cancels it and raises :class:`Interrupted`."""
+
+    async def runner() -> T:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        received: list[int] = []
+
+        def on_signal(signum: int) -> None:
+            if received:  # a second signal: the user means it
+                print(f"{signal.Signals(signum).name} again: exiting now", file=sys.stderr, flush=True)
+                os._exit(128 + signum)
+            received.append(signum)
+            print(
+                f"{signal.Signals(signum).name}: stopping (send it again to exit at once) ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            task.cancel()
+
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, on_signal, sig)
+        try:
+            return await main
+        except asyncio.CancelledError:
+            if received:
+                raise Interrupted(received[0]) from None
+            raise
+        finally:
+            for sig in STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    return asyncio.run(runner())
