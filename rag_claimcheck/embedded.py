@@ -139,7 +139,7 @@ class EmbeddedStack:
                 if not runtime.task.done():
                     try:
                         await asyncio.wait_for(runtime.worker.shutdown(), WORKER_STOP_SECONDS)
-                    except TimeoutError:
+                    except asyncio.TimeoutError:  # TimeoutError itself only from 3.11
                         log.warning(
                             "worker on %s did not stop within %.0f s", runtime.task_queue, WORKER_STOP_SECONDS
                         )

@@ -14,9 +14,12 @@ import argparse
 import ipaddress
 import logging
 import os
+import signal
 import sys
+from types import FrameType
 
 from aiohttp import web
+from aiohttp.web_runner import GracefulExit
 
 from rag_claimcheck.codec_server.app import create_app
 from rag_claimcheck.codec_server.options import (
@@ -28,6 +31,7 @@ from rag_claimcheck.codec_server.options import (
     ENV_DISPLAY_MAX_BYTES,
     ENV_ENCODE,
     ENV_HOST,
+    ENV_MAX_DECODE_BYTES,
     ENV_MAX_REQUEST_BYTES,
     ENV_NAMESPACE,
     ENV_PORT,
@@ -85,6 +89,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         help=f"largest request body (default 16 MiB; env {ENV_MAX_REQUEST_BYTES})",
     )
+    net.add_argument(
+        "--max-decode-bytes",
+        type=int,
+        help=f"what one /decode request may read from the store plus return; beyond it, references become summaries with a link (default 64 MiB; env {ENV_MAX_DECODE_BYTES})",
+    )
     view = parser.add_argument_group("decoding and encoding")
     view.add_argument(
         "--display-max-bytes",
@@ -116,6 +125,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
             public_url=args.public_url,
             max_request_bytes=args.max_request_bytes,
+            max_decode_bytes=args.max_decode_bytes,
             display_max_bytes=args.display_max_bytes,
             default_namespace=args.namespace,
             encode=args.encode,
@@ -125,6 +135,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not 0 < args.port < 65536:
         parser.error(f"--port must be 1-65535; got {args.port}")
     return args
+
+
+def _stop_gracefully(signum: int, frame: FrameType | None) -> None:
+    raise GracefulExit
 
 
 def _is_loopback(host: str) -> bool:
@@ -159,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         f"codec server on http://{args.host}:{args.port} (blobs in {store.name}; "
         f"auth {'bearer token' if options.token else 'off'}; CORS {', '.join(options.cors_origins) or 'none'})"
     )
+    signal.signal(signal.SIGHUP, _stop_gracefully)  # run_app itself handles SIGINT and SIGTERM
     web.run_app(
         app, host=args.host, port=args.port, print=lambda _: print(banner, file=sys.stderr, flush=True)
     )

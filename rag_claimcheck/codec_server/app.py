@@ -26,6 +26,7 @@ from rag_claimcheck.claimcheck.errors import (
     ClaimCheckStoreUnavailable,
 )
 from rag_claimcheck.codec_server.access import KeyRejected, KeyScope, link_is_valid, sign_link
+from rag_claimcheck.codec_server.budget import DecodeBudget
 from rag_claimcheck.codec_server.options import (
     DEFAULT_HOST,
     CodecServerOptions,
@@ -186,6 +187,8 @@ class CodecService:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise Refusal(400, "request body is not valid JSON") from None
+        except RecursionError:  # json's own depth guard on e.g. 200 KB of "["
+            raise Refusal(400, "request body is nested too deeply to be a list of payloads") from None
         if not isinstance(body, dict) or not isinstance(body.get("payloads"), list):
             raise Refusal(400, 'request body must be {"payloads": [...]}')
         items: list[dict[str, Any]] = body["payloads"]
@@ -196,6 +199,8 @@ class CodecService:
             payload = Payload()
             try:
                 json_format.ParseDict(item, payload, ignore_unknown_fields=True)
+            except RecursionError:
+                raise Refusal(400, f"payloads[{index}] is nested too deeply to be a Payload") from None
             except json_format.ParseError as e:
                 raise Refusal(
                     400, f"payloads[{index}] is not a Payload in protobuf JSON: {str(e)[:200]}"
@@ -231,9 +236,10 @@ class CodecService:
         scope = self.scope_for(namespace)
         base = self.link_base(request)
         link = functools.partial(self.blob_link, base, namespace)
+        budget = DecodeBudget(self.options.max_decode_bytes)
         decoded = await gather_bounded(
             payloads,
-            lambda p: self.resolver.decode(p, scope=scope, link=link),
+            lambda p: self.resolver.decode(p, scope=scope, link=link, budget=budget),
             limit=self.settings.concurrency,
         )
         out = [

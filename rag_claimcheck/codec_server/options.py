@@ -15,6 +15,7 @@ from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from rag_claimcheck.claimcheck.driver import DRIVER_NAME
+from rag_claimcheck.codec_server.budget import DEFAULT_MAX_DECODE_BYTES
 
 DEFAULT_HOST = "127.0.0.1"
 """Bind address: loopback, so nothing off this machine can reach the server unless asked to."""
@@ -45,6 +46,7 @@ ENV_CORS_ORIGINS = "CLAIM_CHECK_CODEC_CORS_ORIGINS"
 ENV_ALLOWED_HOSTS = "CLAIM_CHECK_CODEC_ALLOWED_HOSTS"
 ENV_DISPLAY_MAX_BYTES = "CLAIM_CHECK_CODEC_DISPLAY_MAX_BYTES"
 ENV_MAX_REQUEST_BYTES = "CLAIM_CHECK_CODEC_MAX_REQUEST_BYTES"
+ENV_MAX_DECODE_BYTES = "CLAIM_CHECK_CODEC_MAX_DECODE_BYTES"
 ENV_PUBLIC_URL = "CLAIM_CHECK_CODEC_PUBLIC_URL"
 ENV_ENCODE = "CLAIM_CHECK_CODEC_ENCODE"
 ENV_NAMESPACE = "TEMPORAL_NAMESPACE"
@@ -56,6 +58,7 @@ ENV_VARS: tuple[str, ...] = (
     ENV_ALLOWED_HOSTS,
     ENV_DISPLAY_MAX_BYTES,
     ENV_MAX_REQUEST_BYTES,
+    ENV_MAX_DECODE_BYTES,
     ENV_PUBLIC_URL,
     ENV_ENCODE,
     ENV_NAMESPACE,
@@ -121,6 +124,8 @@ class CodecServerOptions:
             default stops DNS-rebinding pages from reaching a local server under their own name.
         display_max_bytes: Decoded payloads with more data than this become a summary payload.
         max_request_bytes: Request bodies larger than this are refused with 413.
+        max_decode_bytes: What one ``/decode`` request may read from the store plus return;
+            references beyond it become summaries with a link (see :mod:`.budget`).
         default_namespace: Namespace for requests without an ``X-Namespace`` header.
         encode: ``claim-check`` (``/encode`` stores large payloads like the worker's codec does)
             or ``passthrough`` (``/encode`` returns payloads unchanged).
@@ -135,6 +140,7 @@ class CodecServerOptions:
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     display_max_bytes: int = DEFAULT_DISPLAY_MAX_BYTES
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES
     default_namespace: str = DEFAULT_NAMESPACE
     encode: EncodeMode = "claim-check"
     public_url: str | None = None
@@ -153,6 +159,8 @@ class CodecServerOptions:
             raise CodecServerConfigError(f"display_max_bytes must be >= 1; got {self.display_max_bytes}")
         if self.max_request_bytes < 1024:
             raise CodecServerConfigError(f"max_request_bytes must be >= 1024; got {self.max_request_bytes}")
+        if self.max_decode_bytes < 1:
+            raise CodecServerConfigError(f"max_decode_bytes must be >= 1; got {self.max_decode_bytes}")
         if not self.default_namespace:
             raise CodecServerConfigError("default_namespace must not be empty")
         if self.encode not in ENCODE_MODES:
@@ -186,6 +194,7 @@ class CodecServerOptions:
         for name, var in (
             ("display_max_bytes", ENV_DISPLAY_MAX_BYTES),
             ("max_request_bytes", ENV_MAX_REQUEST_BYTES),
+            ("max_decode_bytes", ENV_MAX_DECODE_BYTES),
         ):
             if env.get(var):
                 try:

@@ -37,6 +37,7 @@ from rag_claimcheck.claimcheck.errors import (
 from rag_claimcheck.claimcheck.reference import ClaimCheckReference, is_recipe_reference, is_reference
 from rag_claimcheck.claimcheck.vault import PayloadVault, parse_payload
 from rag_claimcheck.codec_server.access import BlobLocation, KeyRejected, KeyScope
+from rag_claimcheck.codec_server.budget import DecodeBudget
 from rag_claimcheck.history import human_bytes
 
 ClaimFormat = Literal["v2", "recipe-v1", "external-storage"]
@@ -158,6 +159,11 @@ def error_summary(claim: Claim | None, error_type: str, message: str) -> Payload
 LinkMaker = Callable[[Claim, Redeemed], str]
 
 
+def returned_size(payload: Payload) -> int:
+    """Bytes ``payload`` takes in a ``/decode`` answer: its data in base64, as protobuf JSON sends it."""
+    return (len(payload.data) + 2) // 3 * 4
+
+
 class Resolver:
     """Redeems claims through a :class:`PayloadVault` under a display limit.
 
@@ -174,8 +180,14 @@ class Resolver:
         self.display_max_bytes = display_max_bytes
         self.driver_names = driver_names
 
-    async def decode(self, payload: Payload, *, scope: KeyScope, link: LinkMaker) -> Payload:
-        """The payload to show for ``payload``: the original, a summary, or ``payload`` itself."""
+    async def decode(
+        self, payload: Payload, *, scope: KeyScope, link: LinkMaker, budget: DecodeBudget | None = None
+    ) -> Payload:
+        """The payload to show for ``payload``: the original, a summary, or ``payload`` itself.
+
+        With a ``budget``, each blob is read once per request, and a reference whose blob (or
+        whose returned data) would overdraw the budget becomes a summary with a link, unread.
+        """
         try:
             claim = find_claim(payload, driver_names=self.driver_names)
         except ClaimCheckReferenceInvalid as e:
@@ -184,11 +196,23 @@ class Resolver:
             return payload
         try:
             scope.locate(claim.key)
-            redeemed = await self.redeem(claim)
+            if budget is None:
+                redeemed: Redeemed | None = await self.redeem(claim)
+            else:
+                stored = claim.reference.stored_size if claim.reference is not None else None
+                redeemed = await budget.fetch_once(
+                    claim.key, stored, lambda: self.redeem(claim), lambda r: len(r.payload.data)
+                )
         except KeyRejected as e:
             return error_summary(claim, e.error_type, str(e))
         except ClaimCheckError as e:
             return error_summary(claim, e.error_type, e.message)
+        if redeemed is None or (
+            budget is not None
+            and len(redeemed.payload.data) <= self.display_max_bytes
+            and not budget.take(returned_size(redeemed.payload))
+        ):
+            return self.over_budget(claim, redeemed, budget, link)
         original = redeemed.payload
         if len(original.data) <= self.display_max_bytes:
             return original
@@ -206,6 +230,28 @@ class Resolver:
         preview = _preview(original)
         if preview is not None:
             fields["preview"] = preview
+        return summary_payload(fields, view="summary")
+
+    def over_budget(
+        self, claim: Claim, redeemed: Redeemed | None, budget: DecodeBudget | None, link: LinkMaker
+    ) -> Payload:
+        """The summary shown for a reference this request has no budget left to read or return."""
+        if redeemed is None:  # not read: the link is made from what the reference records
+            ref = claim.reference
+            redeemed = Redeemed(
+                Payload(metadata={"encoding": (ref.encoding if ref else "").encode()}),
+                ref.sha256 if ref else "",
+                ref.compression if ref else "none",
+            )
+        limit = human_bytes(budget.limit) if budget is not None else "?"
+        fields: dict[str, object] = {
+            "claim_check": (
+                f"not shown: this request reached the codec server's limit of {limit} read from the "
+                "store and returned (CLAIM_CHECK_CODEC_MAX_DECODE_BYTES); open the link for the content"
+            ),
+            "open": link(claim, redeemed),
+            **_claim_facts(claim),
+        }
         return summary_payload(fields, view="summary")
 
     async def redeem(self, claim: Claim) -> Redeemed:
