@@ -32,8 +32,45 @@ def forward_core_logs(level: str = "WARN") -> None:
 
 
 def configure_command_logging() -> None:
-    """Logging for the kit's commands: warnings and up on stderr, core logs included."""
+    """Logging for the kit's commands: warnings and up on stderr, core logs included.
+
+    A store outage is one line per retry (:class:`OneLinePerStoreOutage`), not a traceback.
+    """
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OneLinePerStoreOutage())
     forward_core_logs()
+
+
+STORE_UNAVAILABLE = "ClaimCheckStoreUnavailable"
+
+
+def _store_outage(error: BaseException | None) -> BaseException | None:
+    """The ``ClaimCheckStoreUnavailable`` in ``error``'s cause chain, if there is one."""
+    seen = 0
+    while error is not None and seen < 20:
+        if getattr(error, "type", None) == STORE_UNAVAILABLE:
+            return error
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return None
+
+
+class OneLinePerStoreOutage(logging.Filter):
+    """Log a store outage as one line per retry, not a traceback per attempt.
+
+    Temporal retries activities and workflow tasks that fail with ``ClaimCheckStoreUnavailable``;
+    each retry is worth a line (which attempt, which store), not 40 lines of botocore frames.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        outage = _store_outage(record.exc_info[1]) if record.exc_info else None
+        if outage is not None:
+            record.msg = (
+                f"{record.getMessage()}: {STORE_UNAVAILABLE}: {getattr(outage, 'message', outage)} (retried)"
+            )
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True

@@ -139,11 +139,14 @@ class PayloadVault:
                 workflow_id=workflow_id,
             ) from e
         except StoreUnavailableError as e:
+            # ``from None``: the message already says why, and the failure Temporal records while
+            # retrying must stay under the server's 4 KiB limit for activity failures
+            # (limit.mutableStateActivityFailureSize.error), or it shows "Failure exceeds size limit."
             raise ClaimCheckStoreUnavailable(
                 f"ClaimCheck encode failed [key={key}, workflow_id={workflow_id}]: {e}",
                 key=key,
                 workflow_id=workflow_id,
-            ) from e
+            ) from None
         self.stats.original_bytes += len(data)
         return ClaimCheckReference(
             key=key,
@@ -220,11 +223,11 @@ class PayloadVault:
                 workflow_id=workflow_id,
             ) from e
         except StoreUnavailableError as e:
-            raise ClaimCheckStoreUnavailable(
+            raise ClaimCheckStoreUnavailable(  # from None: see put()
                 f"ClaimCheck decode failed [key={key}, workflow_id={workflow_id}]: {e}",
                 key=key,
                 workflow_id=workflow_id,
-            ) from e
+            ) from None
         self.stats.fetched += 1
         self.stats.fetched_bytes += len(stored)
         return stored
