@@ -78,7 +78,7 @@ async def bench_retrieval(rounds: int) -> dict[str, object]:
 
     warm = RagActivities(answerer=ExtractiveAnswerer())
     started = time.perf_counter()
-    await warm.retrieve_passages(ingested, RetrievalQuery(questions[0], 4))
+    await warm.retrieve_passages(doc, ingested, RetrievalQuery(questions[0], 4))
     first_build_s = time.perf_counter() - started
     warm_ms = []
     for _ in tqdm(range(rounds), desc="warm index", file=sys.stderr):
@@ -91,7 +91,7 @@ async def bench_retrieval(rounds: int) -> dict[str, object]:
     for q in tqdm(questions[:3], desc="rebuild per question", file=sys.stderr):
         cold = RagActivities(answerer=ExtractiveAnswerer(), index_cache=IndexCache())
         t = time.perf_counter()
-        await cold.retrieve_passages(ingested, RetrievalQuery(q, 4))
+        await cold.retrieve_passages(doc, ingested, RetrievalQuery(q, 4))
         rebuild_ms.append((time.perf_counter() - t) * 1000)
 
     log("retrieval through a real dev server and worker (ConversationWorkflow, codec mode)")
@@ -101,7 +101,7 @@ async def bench_retrieval(rounds: int) -> dict[str, object]:
             runtime = await stack.runtime("codec")
             handle = await runtime.client.start_workflow(
                 ConversationWorkflow.run,
-                ConversationInput(source=doc),
+                args=[doc, ConversationInput()],
                 id=f"bench-chat-{uuid.uuid4().hex[:8]}",
                 task_queue=runtime.task_queue,
                 execution_timeout=timedelta(minutes=10),

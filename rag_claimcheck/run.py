@@ -74,7 +74,7 @@ async def ask_question(
     try:
         handle = await client.start_workflow(
             AiRagWorkflow.run,
-            RagRequest(document=document, question=question, top_k=top_k),
+            args=[document, RagRequest(question=question, top_k=top_k)],
             id=workflow_id,
             task_queue=task_queue,
             execution_timeout=execution_timeout,

@@ -1,6 +1,7 @@
 """``ClaimCheckCodec``: a Temporal ``PayloadCodec`` that moves large payloads into a blob store.
 
-Payloads at or below the inline threshold pass through untouched (and cost no store call).
+Payloads at or below the inline threshold pass through untouched (and cost no store call),
+unless they are marked to be stored whatever their size (:mod:`rag_claimcheck.claimcheck.offload`).
 Larger ones are stored content-addressed under the workflow's prefix and replaced in event
 history by a ~300-byte reference (see :mod:`rag_claimcheck.claimcheck.reference`), marked with
 ``Payload.external_payloads[].size_bytes`` so the server knows how much was kept out. Decoding
@@ -27,6 +28,7 @@ from rag_claimcheck.claimcheck.compression import Compression
 from rag_claimcheck.claimcheck.concurrency import DEFAULT_CONCURRENCY, gather_bounded
 from rag_claimcheck.claimcheck.errors import ClaimCheckReferenceInvalid
 from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX
+from rag_claimcheck.claimcheck.offload import is_marked_for_offload
 from rag_claimcheck.claimcheck.reference import ClaimCheckReference, is_recipe_reference, is_reference
 from rag_claimcheck.claimcheck.vault import (
     DEFAULT_MAX_DECOMPRESSED_BYTES,
@@ -127,7 +129,7 @@ class ClaimCheckCodec(PayloadCodec, WithSerializationContext):
         return await gather_bounded(payloads, self._decode_one, limit=self.concurrency)
 
     async def _encode_one(self, payload: Payload) -> Payload:
-        if payload.ByteSize() <= self.inline_max_bytes:
+        if payload.ByteSize() <= self.inline_max_bytes and not is_marked_for_offload(payload):
             self.vault.stats.inline += 1
             return payload
         ref = await self.vault.put(payload, namespace=self.namespace, workflow_id=self.workflow_id)

@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import dataclasses
 
-from temporalio.converter import DataConverter, ExternalStorage
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import (
+    DataConverter,
+    ExternalStorage,
+    StorageDriver,
+    StorageDriverSelectContext,
+)
 from temporalio.plugin import SimplePlugin
 
 from rag_claimcheck.claimcheck.chain import ChainedCodec
 from rag_claimcheck.claimcheck.codec import ClaimCheckCodec
 from rag_claimcheck.claimcheck.driver import ClaimCheckStorageDriver
+from rag_claimcheck.claimcheck.offload import is_marked_for_offload
 from rag_claimcheck.claimcheck.vault import VaultStats
 from rag_claimcheck.settings import ClaimCheckSettings, Mode
 from rag_claimcheck.storage.base import BlobStore
@@ -85,9 +92,15 @@ class ClaimCheckPlugin(SimplePlugin):
                 "ClaimCheckPlugin(mode='extstore') found external_storage already configured on the "
                 "data converter; remove it or use mode='codec'"
             )
-        # The SDK offloads payloads of at least the threshold; the codec offloads those above its
-        # inline limit. Shift by one byte so both modes draw the line in the same place.
-        storage = ExternalStorage(
-            drivers=[self.driver], payload_size_threshold=self.settings.inline_max_bytes + 1
-        )
+        # The codec offloads payloads above its inline limit and those marked to be stored
+        # whatever their size; the selector draws the same line (the SDK asks it about every
+        # payload of at least the threshold, so the threshold is 0).
+        inline_max = self.settings.inline_max_bytes
+
+        def select(_: StorageDriverSelectContext, payload: Payload) -> StorageDriver | None:
+            if payload.ByteSize() > inline_max or is_marked_for_offload(payload):
+                return self.driver
+            return None
+
+        storage = ExternalStorage(drivers=[self.driver], driver_selector=select, payload_size_threshold=0)
         return dataclasses.replace(base, external_storage=storage)

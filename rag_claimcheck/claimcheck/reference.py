@@ -4,7 +4,8 @@ Two formats are read:
 
 * ``v2`` (written by this kit): metadata ``encoding: json/claim-check-reference`` and
   ``claim-check-version: 2``; data is a JSON object recording key, store, sizes, sha256 and
-  compression, so a reader can verify what it fetched.
+  compression, so a reader can verify what it fetched, and a short note (``claim_check``) saying
+  that it is a reference to be decoded with the codec server, for anyone reading raw history.
 * ``v1`` (written by the published Temporal AI-cookbook recipe): metadata
   ``encoding: claim-checked`` and ``temporal.io/claim-check-codec: v1``; data is the object key
   of a serialized ``Payload`` at the bucket root.
@@ -22,6 +23,10 @@ from temporalio.api.common.v1 import Payload
 REFERENCE_ENCODING = b"json/claim-check-reference"
 VERSION_METADATA_KEY = "claim-check-version"
 REFERENCE_VERSION = 2
+
+NOTE_FIELD = "claim_check"
+NOTE = "a reference: the payload is in the blob store; decode with the rag-claimcheck codec server"
+"""Written into every v2 reference so that someone reading raw history (no codec server) knows what it is."""
 
 RECIPE_METADATA_KEY = "temporal.io/claim-check-codec"
 RECIPE_ENCODING = b"claim-checked"
@@ -66,7 +71,7 @@ class ClaimCheckReference:
 
     def to_payload(self) -> Payload:
         """Serialize as a reference payload."""
-        body = {"v": REFERENCE_VERSION, **asdict(self)}
+        body = {NOTE_FIELD: NOTE, "v": REFERENCE_VERSION, **asdict(self)}
         return Payload(
             metadata={"encoding": REFERENCE_ENCODING, VERSION_METADATA_KEY: str(REFERENCE_VERSION).encode()},
             data=json.dumps(body, separators=(",", ":"), sort_keys=True).encode(),

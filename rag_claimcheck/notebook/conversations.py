@@ -60,7 +60,7 @@ async def converse(
     workflow_id = f"chat-{mode}-{uuid.uuid4().hex[:6]}"
     handle = await runtime.client.start_workflow(
         ConversationWorkflow.run,
-        ConversationInput(source=document, top_k=top_k, allow_continue_as_new=allow_continue_as_new),
+        args=[document, ConversationInput(top_k=top_k, allow_continue_as_new=allow_continue_as_new)],
         id=workflow_id,
         task_queue=runtime.task_queue,
         execution_timeout=CONVERSATION_TIMEOUT,
@@ -112,7 +112,7 @@ async def delete_before_pickup(
     workflow_id = f"chat-early-{mode}-{uuid.uuid4().hex[:6]}"
     handle = await runtime.client.start_workflow(
         ConversationWorkflow.run,
-        ConversationInput(source=document),
+        args=[document, ConversationInput()],
         id=workflow_id,
         task_queue=parked,
         execution_timeout=CONVERSATION_TIMEOUT,

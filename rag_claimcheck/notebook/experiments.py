@@ -51,7 +51,7 @@ async def ask(
     )
     row: dict[str, object] = {
         "mode": mode,
-        "document_bytes": len(document.content()),
+        "document_bytes": len(document.text.encode()),
         "status": report.status,
         "history_bytes": report.history_size_bytes,
         "events": report.history_length,

@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Callable
 
 from temporalio import activity
+from temporalio.common import RawValue
 
+from rag_claimcheck.claimcheck.offload import offloaded
 from rag_claimcheck.rag.answer import Answerer, answerer_from_env
-from rag_claimcheck.rag.errors import check_question, check_top_k
+from rag_claimcheck.rag.errors import INVALID_PARAMETER, bad_input, check_question, check_top_k
 from rag_claimcheck.rag.ingest import ingest
 from rag_claimcheck.rag.models import (
     MAX_TOP_K,
@@ -37,17 +39,33 @@ class RagActivities:
         self.index_cache = index_cache if index_cache is not None else IndexCache()
 
     @activity.defn(name="ingest_document")
-    async def ingest_document(self, document: SourceDocument) -> IngestedDocument:
-        """Decode (strict UTF-8) and chunk an uploaded document."""
-        return await asyncio.to_thread(ingest, document)
+    async def ingest_document(self, document: SourceDocument) -> RawValue:
+        """Check (text type, valid UTF-8, not empty) and chunk a document.
+
+        Returns an :class:`IngestedDocument` (chunk offsets, not text), marked to be claim-checked
+        whatever its size: its size grows with the document, and it travels on to retrieval.
+        """
+        ingested = await asyncio.to_thread(ingest, document)
+        return offloaded(activity.payload_converter(), ingested)
 
     @activity.defn(name="retrieve_passages")
-    async def retrieve_passages(self, document: IngestedDocument, query: RetrievalQuery) -> Retrieval:
-        """The ``top_k`` chunks that best match the question (BM25; index cached per document)."""
+    async def retrieve_passages(
+        self, document: SourceDocument, ingested: IngestedDocument, query: RetrievalQuery
+    ) -> Retrieval:
+        """The ``top_k`` chunks that best match the question (BM25; index cached per document).
+
+        ``ingested`` holds the chunks' offsets into ``document``'s text.
+        """
         question = check_question(query.question)
         top_k = check_top_k(query.top_k, MAX_TOP_K)
-        index = await asyncio.to_thread(self.index_cache.get, document)
-        return Retrieval(passages=index.search(question, top_k), document=document.key)
+        if len(document.text) != ingested.char_count:
+            raise bad_input(
+                f"{document.filename} has {len(document.text)} characters but was ingested with "
+                f"{ingested.char_count}: the chunk offsets belong to another document",
+                INVALID_PARAMETER,
+            )
+        index = await asyncio.to_thread(self.index_cache.get, ingested, document.text)
+        return Retrieval(passages=index.search(question, top_k), document=ingested.key)
 
     @activity.defn(name="retrieve_from_cache")
     async def retrieve_from_cache(self, document: DocumentKey, query: RetrievalQuery) -> CachedRetrieval:

@@ -44,3 +44,12 @@ def check_top_k(top_k: int, maximum: int) -> int:
     if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= maximum:
         raise bad_input(f"top_k must be a whole number from 1 to {maximum}; got {top_k!r}", INVALID_PARAMETER)
     return top_k
+
+
+def not_utf8(filename: str, byte: int, offset: int, reason: str) -> ApplicationError:
+    """``DocumentNotUtf8``: names the first bad byte and where it is."""
+    return bad_input(
+        f"{filename} is not valid UTF-8: byte 0x{byte:02x} at offset {offset} ({reason}); "
+        "convert it to UTF-8 first (e.g. iconv -f latin1 -t utf-8)",
+        DOCUMENT_NOT_UTF8,
+    )

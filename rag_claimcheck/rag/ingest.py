@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import mimetypes
 from pathlib import Path
@@ -27,7 +26,11 @@ def guess_mime_type(path: str | Path) -> str:
 
 
 def load_document(path: str | Path, *, mime_type: str | None = None) -> SourceDocument:
-    """Read a file into a :class:`SourceDocument` (its bytes are checked later, by ingest)."""
+    """Read a file into a :class:`SourceDocument`, decoding it as strict UTF-8.
+
+    Raises:
+        ApplicationError: ``DocumentNotUtf8`` naming the first bad byte and its offset.
+    """
     path = Path(path)
     return SourceDocument.from_bytes(
         path.read_bytes(), filename=path.name, mime_type=mime_type or guess_mime_type(path)
@@ -40,11 +43,11 @@ def ingest(
     max_chars: int = DEFAULT_MAX_CHARS,
     overlap_chars: int = DEFAULT_OVERLAP_CHARS,
 ) -> IngestedDocument:
-    """Decode and chunk ``document``.
+    """Check and chunk ``document``; the result holds chunk offsets into its text, not the text.
 
     Raises non-retryable ``ApplicationError``s: ``UnsupportedDocumentType`` (not text/plain or
-    text/markdown), ``DocumentNotUtf8`` (names the first bad byte and its offset),
-    ``EmptyDocument``, ``InvalidParameter`` (content is not base64).
+    text/markdown), ``DocumentNotUtf8`` (the text holds a lone surrogate, which no UTF-8 byte
+    sequence encodes; names it and its character offset), ``EmptyDocument``.
     """
     mime = document.mime_type.split(";")[0].strip().lower()
     if mime not in SUPPORTED_MIME_TYPES:
@@ -53,21 +56,16 @@ def ingest(
             f"supported: {', '.join(SUPPORTED_MIME_TYPES)}",
             errors.UNSUPPORTED_DOCUMENT_TYPE,
         )
+    text = document.text
     try:
-        data = document.content()
-    except (binascii.Error, ValueError) as e:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as e:
         raise errors.bad_input(
-            f"{document.filename}: content is not valid base64: {e}", errors.INVALID_PARAMETER
-        ) from e
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise errors.bad_input(
-            f"{document.filename} is not valid UTF-8: byte 0x{data[e.start]:02x} at offset {e.start} ({e.reason}); "
-            "convert it to UTF-8 first (e.g. iconv -f latin1 -t utf-8)",
+            f"{document.filename} is not valid UTF-8: character U+{ord(text[e.start]):04X} at character "
+            f"offset {e.start} is a lone surrogate (bytes decoded with errors='surrogateescape'?); "
+            "convert the file to UTF-8 first (e.g. iconv -f latin1 -t utf-8)",
             errors.DOCUMENT_NOT_UTF8,
         ) from None
-    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise errors.bad_input(
             f"{document.filename} is empty (no text to answer questions from)", errors.EMPTY_DOCUMENT
@@ -76,6 +74,7 @@ def ingest(
         filename=document.filename,
         mime_type=mime,
         byte_size=len(data),
+        char_count=len(text),
         sha256=hashlib.sha256(data).hexdigest(),
         chunks=chunk_text(text, max_chars=max_chars, overlap_chars=overlap_chars),
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
+
+from rag_claimcheck.rag import errors
 
 DEFAULT_TOP_K = 4
 MAX_TOP_K = 50
@@ -11,26 +12,31 @@ MAX_TOP_K = 50
 
 @dataclass(frozen=True)
 class SourceDocument:
-    """A document as uploaded: raw bytes plus what the uploader says they are.
+    """A text document as uploaded: its name, what the uploader says it is, and its text.
 
-    The bytes travel base64-encoded: Temporal's JSON converter would otherwise write ``bytes``
-    as a list of numbers (about 4x larger).
+    It travels as JSON text (never base64), so the Web UI shows the words themselves, and
+    it is always its own payload (its own workflow argument): workflows forward it to the
+    activities as a ``RawValue``, byte for byte, so content addressing stores it once.
+    Build one from bytes with :meth:`from_bytes`, which insists on UTF-8.
     """
 
     filename: str
     mime_type: str
-    content_base64: str
+    text: str
 
     @classmethod
     def from_bytes(cls, data: bytes, *, filename: str, mime_type: str) -> SourceDocument:
-        """Wrap raw bytes."""
-        return cls(
-            filename=filename, mime_type=mime_type, content_base64=base64.b64encode(data).decode("ascii")
-        )
+        """Decode ``data`` as strict UTF-8 (a leading byte-order mark is dropped).
 
-    def content(self) -> bytes:
-        """The raw bytes."""
-        return base64.b64decode(self.content_base64)
+        Raises:
+            ApplicationError: ``DocumentNotUtf8`` (non-retryable), naming the first bad byte
+                and its offset.
+        """
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise errors.not_utf8(filename, data[e.start], e.start, e.reason) from None
+        return cls(filename=filename, mime_type=mime_type, text=text.removeprefix("\ufeff"))
 
 
 @dataclass(frozen=True)
@@ -45,32 +51,39 @@ class Chunk:
 
 @dataclass(frozen=True)
 class IngestedDocument:
-    """The ingest activity's result: the chunks and what is known about the source.
+    """The ingest activity's result: where the chunks are, and what is known about the source.
 
-    Chunks are stored column-wise (texts, starts, ends): Temporal's converter turns three flat
-    lists back into Python about 40x faster than a list of 20,000 small dataclasses, and this
-    object crosses the wire on every hop (ingest result, retrieve input, continue-as-new).
+    It holds chunk *boundaries* (character offsets into :attr:`SourceDocument.text`), not a
+    second copy of the text: retrieval gets the document and slices it. Offsets are stored
+    column-wise, as two flat lists, which Temporal's converter reads back quickly.
     """
 
     filename: str
     mime_type: str
     byte_size: int
+    char_count: int
     sha256: str
-    chunk_texts: list[str]
     chunk_starts: list[int]
     chunk_ends: list[int]
 
     @classmethod
     def from_chunks(
-        cls, *, filename: str, mime_type: str, byte_size: int, sha256: str, chunks: list[Chunk]
+        cls,
+        *,
+        filename: str,
+        mime_type: str,
+        byte_size: int,
+        char_count: int,
+        sha256: str,
+        chunks: list[Chunk],
     ) -> IngestedDocument:
         """Build from a list of chunks (indexes must be 0..n-1 in order)."""
         return cls(
             filename=filename,
             mime_type=mime_type,
             byte_size=byte_size,
+            char_count=char_count,
             sha256=sha256,
-            chunk_texts=[c.text for c in chunks],
             chunk_starts=[c.start for c in chunks],
             chunk_ends=[c.end for c in chunks],
         )
@@ -78,16 +91,17 @@ class IngestedDocument:
     @property
     def chunk_count(self) -> int:
         """How many chunks the document was split into."""
-        return len(self.chunk_texts)
+        return len(self.chunk_starts)
 
-    @property
-    def chunks(self) -> list[Chunk]:
-        """The chunks as objects."""
+    def chunk_texts(self, text: str) -> list[str]:
+        """The chunks' texts, sliced out of the document's ``text``."""
+        return [text[s:e] for s, e in zip(self.chunk_starts, self.chunk_ends, strict=True)]
+
+    def chunks(self, text: str) -> list[Chunk]:
+        """The chunks as objects, sliced out of the document's ``text``."""
         return [
-            Chunk(index=i, text=t, start=s, end=e)
-            for i, (t, s, e) in enumerate(
-                zip(self.chunk_texts, self.chunk_starts, self.chunk_ends, strict=True)
-            )
+            Chunk(index=i, text=text[s:e], start=s, end=e)
+            for i, (s, e) in enumerate(zip(self.chunk_starts, self.chunk_ends, strict=True))
         ]
 
     @property
@@ -177,9 +191,11 @@ class Source:
 
 @dataclass(frozen=True)
 class RagRequest:
-    """Input of :class:`~rag_claimcheck.rag.workflows.AiRagWorkflow`."""
+    """The question of :class:`~rag_claimcheck.rag.workflows.AiRagWorkflow`.
 
-    document: SourceDocument
+    The workflow's first argument is the :class:`SourceDocument`; this is its second.
+    """
+
     question: str
     top_k: int = DEFAULT_TOP_K
 
@@ -198,13 +214,13 @@ class RagResult:
 
 @dataclass(frozen=True)
 class ConversationInput:
-    """Input of :class:`~rag_claimcheck.rag.workflows.ConversationWorkflow`.
+    """Settings and state of :class:`~rag_claimcheck.rag.workflows.ConversationWorkflow`.
 
-    A new conversation passes ``source``; a continued one (after continue-as-new) passes the
-    already ``ingested`` document and the ``turns`` so far.
+    The workflow's first argument is the :class:`SourceDocument`; this is its second. A new
+    conversation leaves ``ingested`` empty; a continued one (after continue-as-new) carries the
+    chunk boundaries and the ``turns`` so far, so the document is not ingested again.
     """
 
-    source: SourceDocument | None = None
     ingested: IngestedDocument | None = None
     turns: list[Turn] = field(default_factory=list)
     top_k: int = DEFAULT_TOP_K

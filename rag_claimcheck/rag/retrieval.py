@@ -32,11 +32,11 @@ class _PositiveIdfBM25(BM25Okapi):
 
 
 class BM25Index:
-    """A BM25 index over one document's chunks."""
+    """A BM25 index over one document's chunks (``document``'s offsets into ``text``)."""
 
-    def __init__(self, document: IngestedDocument) -> None:
+    def __init__(self, document: IngestedDocument, text: str) -> None:
         self.sha256 = document.sha256
-        self.texts = document.chunk_texts
+        self.texts = document.chunk_texts(text)
         tokenized = [tokenize(text) for text in self.texts]
         # rank-bm25 divides by the corpus size; an empty corpus has nothing to retrieve anyway.
         self._bm25 = _PositiveIdfBM25(tokenized) if tokenized else None
@@ -86,8 +86,8 @@ class IndexCache:
         self._indexes: OrderedDict[str, BM25Index] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, document: IngestedDocument) -> BM25Index:
-        """The index of ``document``, built on first use."""
+    def get(self, document: IngestedDocument, text: str) -> BM25Index:
+        """The index of ``document`` (chunk offsets into ``text``), built on first use."""
         with self._lock:
             index = self._indexes.get(document.sha256)
             if index is not None:
@@ -95,7 +95,7 @@ class IndexCache:
                 self.hits += 1
                 return index
             self.misses += 1
-        index = BM25Index(document)
+        index = BM25Index(document, text)
         with self._lock:
             self._indexes[document.sha256] = index
             while len(self._indexes) > self.max_documents:

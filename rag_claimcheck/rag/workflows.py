@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from rag_claimcheck.claimcheck.offload import offloaded
     from rag_claimcheck.rag.activities import RagActivities
     from rag_claimcheck.rag.errors import bad_input, check_question, check_top_k
     from rag_claimcheck.rag.models import (
@@ -16,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         AnswerRequest,
         ConversationInput,
         ConversationState,
+        IngestedDocument,
         RagRequest,
         RagResult,
         RetrievalQuery,
@@ -37,26 +39,29 @@ def _snippet(text: str) -> str:
 
 @workflow.defn
 class AiRagWorkflow:
-    """Document + question → ingest → retrieve → answer."""
+    """Document + question → ingest → retrieve → answer.
+
+    Started with two arguments: the :class:`~rag_claimcheck.rag.models.SourceDocument` and the
+    :class:`~rag_claimcheck.rag.models.RagRequest`.
+    """
 
     @workflow.run
-    async def run(self, request: RagRequest) -> RagResult:
+    async def run(self, document: RawValue, request: RagRequest) -> RagResult:
         question = check_question(request.question)
         top_k = check_top_k(request.top_k, MAX_TOP_K)
-        # The workflow only forwards the chunks from ingest to retrieval, so it takes them as a
-        # RawValue: never parsed inside the workflow (a 100 MiB document's chunks would take
-        # seconds to convert and trip the deadlock detector), and re-sent byte-identical, which
-        # content addressing stores once.
+        # The workflow only forwards the document and the chunk offsets, so it takes both as
+        # RawValues: never parsed here (a 100 MiB document would take seconds to convert and trip
+        # the deadlock detector), and re-sent byte-identical, which content addressing stores once.
         ingested = await workflow.execute_activity(
             "ingest_document",
-            request.document,
+            document,
             result_type=RawValue,
             start_to_close_timeout=INGEST_TIMEOUT,
             retry_policy=RETRY,
         )
         retrieval = await workflow.execute_activity_method(
             RagActivities.retrieve_passages,
-            args=[ingested, RetrievalQuery(question=question, top_k=top_k)],
+            args=[document, ingested, RetrievalQuery(question=question, top_k=top_k)],
             start_to_close_timeout=RETRIEVE_TIMEOUT,
             retry_policy=RETRY,
         )
@@ -87,8 +92,11 @@ class ConversationWorkflow:
       conversation so far, which is what makes the history grow turn by turn.
     * Query ``state()`` → turns and the history's size as the workflow sees it.
     * Signal ``end()`` → finish and return the turns.
-    * When Temporal suggests it, the workflow continues as new, carrying the ingested document
-      and the turns (with claim check on, as references).
+    * When Temporal suggests it, the workflow continues as new, carrying the document (the same
+      bytes, so the same blob), its chunk offsets and the turns (with claim check on, as references).
+
+    Started with two arguments: the :class:`~rag_claimcheck.rag.models.SourceDocument` and a
+    :class:`~rag_claimcheck.rag.models.ConversationInput`.
     """
 
     def __init__(self) -> None:
@@ -99,22 +107,26 @@ class ConversationWorkflow:
         self._ready = False
 
     @workflow.run
-    async def run(self, start: ConversationInput) -> list[Turn]:
+    async def run(self, document: RawValue, start: ConversationInput) -> list[Turn]:
         self._turns = list(start.turns)
         self._generation = start.generation
         self._top_k = check_top_k(start.top_k, MAX_TOP_K)
+        # The document is forwarded, never parsed here (see AiRagWorkflow). The chunk offsets are
+        # parsed once (the cache key is in them) and forwarded as marked, byte-identical payloads.
+        self._document = document
         if start.ingested is not None:
-            self._document = start.ingested
-        elif start.source is not None:
-            self._document = await workflow.execute_activity_method(
-                RagActivities.ingest_document,
-                start.source,
+            self._ingested = start.ingested
+            self._ingested_raw = offloaded(workflow.payload_converter(), start.ingested)
+        else:
+            self._ingested_raw = await workflow.execute_activity(
+                "ingest_document",
+                document,
+                result_type=RawValue,
                 start_to_close_timeout=INGEST_TIMEOUT,
                 retry_policy=RETRY,
             )
-        else:
-            raise bad_input(
-                "ConversationInput needs a source document or an ingested one", "InvalidParameter"
+            self._ingested = workflow.payload_converter().from_payload(
+                self._ingested_raw.payload, IngestedDocument
             )
         self._ready = True
         allow_continue_as_new = start.allow_continue_as_new
@@ -130,15 +142,14 @@ class ConversationWorkflow:
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
         if not self._ended:
-            workflow.continue_as_new(
-                ConversationInput(
-                    ingested=self._document,
-                    turns=self._turns,
-                    top_k=self._top_k,
-                    generation=self._generation + 1,
-                    allow_continue_as_new=allow_continue_as_new,
-                )
+            carried = ConversationInput(
+                ingested=self._ingested,
+                turns=self._turns,
+                top_k=self._top_k,
+                generation=self._generation + 1,
+                allow_continue_as_new=allow_continue_as_new,
             )
+            workflow.continue_as_new(args=[self._document, offloaded(workflow.payload_converter(), carried)])
         return self._turns
 
     @workflow.update
@@ -150,7 +161,7 @@ class ConversationWorkflow:
             # Ask a worker's index cache first (tiny input); send the whole document only on a miss.
             cached = await workflow.execute_activity_method(
                 RagActivities.retrieve_from_cache,
-                args=[self._document.key, query],
+                args=[self._ingested.key, query],
                 start_to_close_timeout=RETRIEVE_TIMEOUT,
                 retry_policy=RETRY,
             )
@@ -158,7 +169,7 @@ class ConversationWorkflow:
             if not cached.hit:
                 retrieval = await workflow.execute_activity_method(
                     RagActivities.retrieve_passages,
-                    args=[self._document, query],
+                    args=[self._document, self._ingested_raw, query],
                     start_to_close_timeout=RETRIEVE_TIMEOUT,
                     retry_policy=RETRY,
                 )

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.converter import DataConverter
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from rag_claimcheck.claimcheck import workflow_prefix
-from rag_claimcheck.claimcheck.reference import REFERENCE_ENCODING
+from rag_claimcheck.claimcheck.reference import REFERENCE_ENCODING, ClaimCheckReference
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import OpenAIAnswerer
+from rag_claimcheck.rag.ingest import ingest
 from rag_claimcheck.rag.models import ConversationInput, RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow, ConversationWorkflow
 from rag_claimcheck.samples import DEFAULT_QUESTION, sample_text
@@ -29,12 +31,13 @@ HANDBOOK = SourceDocument.from_bytes(
     sample_text().encode(), filename="handbook.md", mime_type="text/markdown"
 )
 TIMEOUT = timedelta(seconds=60)
+to_payload = DataConverter.default.payload_converter.to_payload
 
 
-async def ask(stack: Stack, request: RagRequest, label: str = "rag"):  # type: ignore[no-untyped-def] # test helper
+async def ask(stack: Stack, document: SourceDocument, request: RagRequest, label: str = "rag"):  # type: ignore[no-untyped-def] # test helper
     return await stack.client.execute_workflow(
         AiRagWorkflow.run,
-        request,
+        args=[document, request],
         id=stack.new_id(label),
         task_queue=stack.task_queue,
         execution_timeout=TIMEOUT,
@@ -49,7 +52,7 @@ async def test_rag_answers_the_sample_question_in_every_mode(
         workflow_id = stack.new_id("rag")
         handle = await stack.client.start_workflow(
             AiRagWorkflow.run,
-            RagRequest(document=HANDBOOK, question=DEFAULT_QUESTION),
+            args=[HANDBOOK, RagRequest(question=DEFAULT_QUESTION)],
             id=workflow_id,
             task_queue=stack.task_queue,
             execution_timeout=TIMEOUT,
@@ -59,52 +62,55 @@ async def test_rag_answers_the_sample_question_in_every_mode(
     assert "consumer lag exceeds 45,000 messages for ten minutes" in result.answer
     assert len(result.sources) == 4
     blobs = await s3_store.list(prefix=workflow_prefix(namespace="default", workflow_id=workflow_id))
+    document_bytes = len(to_payload(HANDBOOK).data)
     if mode == "off":
-        assert history_bytes > 700 * 1024  # the document, its chunks and the retrieve input
+        # The document three times (workflow input, into ingest, into retrieve); the chunk
+        # offsets are a few KB, not a second copy of the text.
+        assert 3 * document_bytes < history_bytes < 3 * document_bytes + 32 * 1024
         assert blobs == []
     else:
         assert history_bytes < 16 * 1024
-        # The request, the document into ingest, the chunks out of ingest; the chunks sent on to
-        # retrieve are the same bytes, so content addressing stored them once.
-        assert len(blobs) == 3
+        # The document once and its chunk offsets once (a few KB, stored whatever their size
+        # because they grow with the document): every hop re-sends the same bytes, so content
+        # addressing stores each once. Nothing else is stored: the store holds about 1x the text.
+        offsets_bytes = len(to_payload(ingest(HANDBOOK)).data)
+        assert sorted(b.size for b in blobs) == [offsets_bytes, document_bytes]
+        assert offsets_bytes < document_bytes // 50
 
 
 async def test_rag_works_on_the_filesystem_store(dev_server: DevServer, tmp_path: Path) -> None:
     store = FileBlobStore(tmp_path / "blobs")
     async with running_stack(dev_server, mode="codec", store=store) as stack:
-        result = await ask(
-            stack, RagRequest(document=HANDBOOK, question="Which port does the Keel pooler listen on?")
-        )
+        result = await ask(stack, HANDBOOK, RagRequest(question="Which port does the Keel pooler listen on?"))
     assert "6432" in result.answer
-    assert len(await store.list(prefix="claim-check/")) == 3
+    assert len(await store.list(prefix="claim-check/")) == 2  # the document and its chunk offsets
 
 
 BAD_INPUTS = [
     (
-        RagRequest(
-            SourceDocument.from_bytes(
-                "caf\u00e9".encode("latin-1"), filename="menu.txt", mime_type="text/plain"
-            ),
-            "q",
-        ),
+        # Bytes that are not UTF-8 are refused where they are read (SourceDocument.from_bytes);
+        # a client that decoded them with surrogateescape still sends text no UTF-8 encodes.
+        SourceDocument("menu.txt", "text/plain", b"caf\xe9".decode("utf-8", "surrogateescape")),
+        RagRequest("q"),
         "DocumentNotUtf8",
-        "menu.txt is not valid UTF-8: byte 0xe9 at offset 3",
+        "menu.txt is not valid UTF-8: character U+DCE9 at character offset 3 is a lone surrogate",
     ),
     (
-        RagRequest(
-            SourceDocument.from_bytes(b"%PDF-1.7", filename="a.pdf", mime_type="application/pdf"), "q"
-        ),
+        SourceDocument.from_bytes(b"%PDF-1.7", filename="a.pdf", mime_type="application/pdf"),
+        RagRequest("q"),
         "UnsupportedDocumentType",
         "a.pdf: unsupported document type 'application/pdf'",
     ),
     (
-        RagRequest(SourceDocument.from_bytes(b"  \n", filename="empty.md", mime_type="text/markdown"), "q"),
+        SourceDocument.from_bytes(b"  \n", filename="empty.md", mime_type="text/markdown"),
+        RagRequest("q"),
         "EmptyDocument",
         "empty.md is empty",
     ),
-    (RagRequest(HANDBOOK, "   "), "EmptyQuestion", "the question is empty"),
+    (HANDBOOK, RagRequest("   "), "EmptyQuestion", "the question is empty"),
     (
-        RagRequest(HANDBOOK, "q", top_k=0),
+        HANDBOOK,
+        RagRequest("q", top_k=0),
         "InvalidParameter",
         "top_k must be a whole number from 1 to 50; got 0",
     ),
@@ -116,16 +122,16 @@ async def test_every_bad_input_fails_with_its_named_error_and_the_worker_keeps_s
     dev_server: DevServer, s3_store: S3BlobStore, mode: str
 ) -> None:
     async with running_stack(dev_server, mode=mode, store=s3_store) as stack:  # type: ignore[arg-type] # parametrized
-        for request, error_type, message in BAD_INPUTS:
+        for document, request, error_type, message in BAD_INPUTS:
             with pytest.raises(WorkflowFailureError) as info:
-                await ask(stack, request, "bad")
-            cause = info.value.cause
+                await ask(stack, document, request, "bad")
+            cause: BaseException | None = info.value.cause
             if isinstance(cause, ActivityError):
                 cause = cause.cause
             assert isinstance(cause, ApplicationError), cause
             assert (cause.type, cause.non_retryable) == (error_type, True)
             assert message in cause.message
-        result = await ask(stack, RagRequest(document=HANDBOOK, question=DEFAULT_QUESTION), "after-bad")
+        result = await ask(stack, HANDBOOK, RagRequest(question=DEFAULT_QUESTION), "after-bad")
     assert "45,000" in result.answer
 
 
@@ -138,13 +144,13 @@ async def test_the_llm_path_retries_429_and_500_through_the_activity_retry_polic
             answerer=OpenAIAnswerer(api_key="sk-test", base_url=stub.base_url, model="local")
         )
         async with running_stack(dev_server, mode="codec", store=s3_store, activities=activities) as stack:
-            result = await ask(stack, RagRequest(document=HANDBOOK, question=DEFAULT_QUESTION), "llm")
+            result = await ask(stack, HANDBOOK, RagRequest(question=DEFAULT_QUESTION), "llm")
             assert result.answer == stub.reply and result.model == "local"
             assert len(stub.requests) == 3
 
             stub.script = [401]
             with pytest.raises(WorkflowFailureError) as info:
-                await ask(stack, RagRequest(document=HANDBOOK, question=DEFAULT_QUESTION), "llm-401")
+                await ask(stack, HANDBOOK, RagRequest(question=DEFAULT_QUESTION), "llm-401")
     cause = info.value.cause
     assert isinstance(cause, ActivityError) and isinstance(cause.cause, ApplicationError)
     assert cause.cause.type == "LLMAuthenticationError"
@@ -158,7 +164,7 @@ async def test_conversation_update_query_signal(
     async with running_stack(dev_server, mode=mode, store=s3_store) as stack:  # type: ignore[arg-type] # parametrized
         handle = await stack.client.start_workflow(
             ConversationWorkflow.run,
-            ConversationInput(source=HANDBOOK),
+            args=[HANDBOOK, ConversationInput()],
             id=stack.new_id("chat"),
             task_queue=stack.task_queue,
             execution_timeout=TIMEOUT,
@@ -197,7 +203,7 @@ async def test_conversation_continues_as_new_when_suggested_and_keeps_its_turns(
         workflow_id = stack.new_id("chat-can")
         handle = await stack.client.start_workflow(
             ConversationWorkflow.run,
-            ConversationInput(source=HANDBOOK),
+            args=[HANDBOOK, ConversationInput()],
             id=workflow_id,
             task_queue=stack.task_queue,
             execution_timeout=timedelta(seconds=120),
@@ -209,14 +215,19 @@ async def test_conversation_continues_as_new_when_suggested_and_keeps_its_turns(
         state = await handle.query(ConversationWorkflow.state)
         latest = stack.client.get_workflow_handle(workflow_id)  # follows the chain to the current run
         started = (await latest.fetch_history()).events[0].workflow_execution_started_event_attributes
+        first = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
         await handle.signal(ConversationWorkflow.end)
         turns = await handle.result()
     assert state.generation >= 1, "60 events per run should have suggested continue-as-new"
     assert [t.question for t in turns] == questions
-    # The continued run got the document and the turns as a claim-check reference, not inline.
-    [carried] = started.input.payloads
+    # The continued run got the same document reference as the first (the same bytes, so the
+    # same blob), and its state (chunk offsets and turns) as a reference too: it grows with
+    # the document and the conversation, so it is stored whatever its size.
+    carried, state_in = started.input.payloads
     assert carried.metadata["encoding"] == REFERENCE_ENCODING
-    assert carried.ByteSize() < 1024
+    assert carried == first.input.payloads[0]
+    assert state_in.metadata["encoding"] == REFERENCE_ENCODING
+    assert ClaimCheckReference.from_payload(state_in).encoding == "json/plain"
 
 
 async def test_a_store_outage_on_the_client_is_reported_not_raised(dev_server: DevServer) -> None:

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import WorkflowSerializationContext
+from temporalio.converter import DataConverter, WorkflowSerializationContext
 
 from rag_claimcheck.claimcheck import (
     ClaimCheckCodec,
@@ -21,7 +21,8 @@ from rag_claimcheck.claimcheck import (
     ClaimCheckStoreUnavailable,
     workflow_prefix,
 )
-from rag_claimcheck.claimcheck.reference import REFERENCE_ENCODING
+from rag_claimcheck.claimcheck.offload import OFFLOAD_METADATA_KEY, offloaded
+from rag_claimcheck.claimcheck.reference import REFERENCE_ENCODING, ClaimCheckReference
 from rag_claimcheck.storage import MemoryBlobStore
 from tests.unit.fakes import SlowStore, UnreachableStore
 
@@ -59,6 +60,16 @@ class TestThreshold:
         [small] = await ClaimCheckCodec(MemoryBlobStore()).encode([payload_of(10)])
         assert list(small.external_payloads) == []
 
+    async def test_a_payload_marked_for_offload_is_stored_however_small(self) -> None:
+        store = MemoryBlobStore()
+        codec = scoped(ClaimCheckCodec(store, inline_max_bytes=1024))
+        marked = offloaded(DataConverter.default.payload_converter, {"chunk_starts": [0, 10]}).payload
+        [ref] = await codec.encode([marked])
+        assert ref.metadata["encoding"] == REFERENCE_ENCODING
+        assert list(store.blobs.values()) == [b'{"chunk_starts":[0,10]}']
+        assert await codec.decode([ref]) == [marked]
+        assert ClaimCheckReference.from_payload(ref).metadata[OFFLOAD_METADATA_KEY] == "YWx3YXlz"  # b"always"
+
     async def test_threshold_counts_metadata_not_only_data(self) -> None:
         p = Payload(metadata={"encoding": b"binary/plain", "note": b"m" * 500}, data=b"d" * 100)
         codec = ClaimCheckCodec(MemoryBlobStore(), inline_max_bytes=len(p.data) + 10)
@@ -93,6 +104,9 @@ class TestRoundTripAndKeys:
         assert body["key"] == f"claim-check/ns/default/wf/wf-1/sha256/{body['sha256']}"
         assert body["metadata"] == {"encoding": base64.b64encode(b"binary/plain").decode()}
         assert body["encoding"] == "binary/plain"
+        assert body["claim_check"] == (
+            "a reference: the payload is in the blob store; decode with the rag-claimcheck codec server"
+        )
 
     async def test_the_stored_object_is_the_payload_data_itself(self) -> None:
         store = MemoryBlobStore()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
+from pathlib import Path
 
 import pytest
+from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
 from rag_claimcheck.rag.chunking import chunk_text
-from rag_claimcheck.rag.ingest import guess_mime_type, ingest
+from rag_claimcheck.rag.ingest import guess_mime_type, ingest, load_document
 from rag_claimcheck.rag.models import SourceDocument
 from rag_claimcheck.rag.tokenize import tokenize
 from rag_claimcheck.samples import sample_text, scaled_document
@@ -84,20 +88,55 @@ class TestTokenizer:
 
 
 class TestIngest:
-    def test_markdown_is_chunked_with_metadata(self) -> None:
+    def test_markdown_is_chunked_into_offsets_with_metadata(self) -> None:
         data = sample_text().encode()
-        result = ingest(doc(data))
+        source = doc(data)
+        result = ingest(source)
         assert result.byte_size == len(data)
+        assert result.char_count == len(source.text)
         assert result.mime_type == "text/markdown"
-        assert len(result.sha256) == 64
-        assert result.chunk_count == len(result.chunks) > 100
+        assert result.sha256 == hashlib.sha256(data).hexdigest()
+        assert result.chunk_count > 100
+        assert [c.text for c in result.chunks(source.text)] == [c.text for c in chunk_text(source.text)]
 
-    def test_non_utf8_input_is_refused_naming_the_byte_and_offset(self) -> None:
+    def test_the_result_carries_offsets_not_a_second_copy_of_the_text(self) -> None:
+        source = doc(sample_text().encode())
+        serialized = DataConverter.default.payload_converter.to_payload(ingest(source)).data
+        assert len(serialized) < len(source.text.encode()) // 10
+        assert b"Shoal" not in serialized
+
+    def test_non_utf8_bytes_are_refused_when_read_naming_the_byte_and_offset(self, tmp_path: Path) -> None:
+        path = tmp_path / "menu.txt"
+        path.write_bytes("caf\u00e9 au lait".encode("latin-1"))
         with pytest.raises(ApplicationError) as info:
-            ingest(doc("caf\u00e9 au lait".encode("latin-1"), name="menu.txt", mime="text/plain"))
+            load_document(path)
         assert info.value.type == "DocumentNotUtf8"
         assert info.value.non_retryable
-        assert "menu.txt is not valid UTF-8: byte 0xe9 at offset 3" in info.value.message
+        assert info.value.message == (
+            "menu.txt is not valid UTF-8: byte 0xe9 at offset 3 (invalid continuation byte); "
+            "convert it to UTF-8 first (e.g. iconv -f latin1 -t utf-8)"
+        )
+
+    def test_text_that_no_utf8_encodes_is_refused_at_ingest(self) -> None:
+        # What a client that decoded with errors="surrogateescape" would send: JSON carries it.
+        smuggled = SourceDocument(
+            filename="menu.txt", mime_type="text/plain", text=b"caf\xe9".decode("utf-8", "surrogateescape")
+        )
+        with pytest.raises(ApplicationError) as info:
+            ingest(smuggled)
+        assert (info.value.type, info.value.non_retryable) == ("DocumentNotUtf8", True)
+        assert info.value.message.startswith(
+            "menu.txt is not valid UTF-8: character U+DCE9 at character offset 3 is a lone surrogate"
+        )
+
+    def test_the_document_travels_as_readable_json_text(self) -> None:
+        payload = DataConverter.default.payload_converter.to_payload(doc(b"# Notes\n\nPort 6432."))
+        assert payload.metadata["encoding"] == b"json/plain"
+        assert json.loads(payload.data) == {
+            "filename": "notes.md",
+            "mime_type": "text/markdown",
+            "text": "# Notes\n\nPort 6432.",
+        }
 
     @pytest.mark.parametrize("mime", ["application/pdf", "text/html", "image/png", ""])
     def test_unsupported_types_are_refused(self, mime: str) -> None:
@@ -114,8 +153,9 @@ class TestIngest:
         assert info.value.type == "EmptyDocument"
 
     def test_mime_parameters_and_a_bom_are_accepted(self) -> None:
-        result = ingest(doc("\ufeffHello there. General Kenobi.".encode(), mime="text/plain; charset=utf-8"))
-        assert result.chunks[0].text == "Hello there. General Kenobi."
+        source = doc("\ufeffHello there. General Kenobi.".encode(), mime="text/plain; charset=utf-8")
+        assert source.text == "Hello there. General Kenobi."
+        assert ingest(source).chunks(source.text)[0].text == "Hello there. General Kenobi."
 
     def test_mime_guessing(self) -> None:
         assert guess_mime_type("a.md") == "text/markdown"

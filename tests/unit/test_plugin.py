@@ -9,9 +9,15 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.client import ClientConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec, WorkflowSerializationContext
+from temporalio.converter import (
+    DataConverter,
+    PayloadCodec,
+    StorageDriverSelectContext,
+    WorkflowSerializationContext,
+)
 
 from rag_claimcheck.claimcheck import ChainedCodec, ClaimCheckCodec, ClaimCheckStorageDriver
+from rag_claimcheck.claimcheck.offload import offloaded
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.settings import ClaimCheckSettings, SettingsError
 from rag_claimcheck.storage import MemoryBlobStore
@@ -64,16 +70,26 @@ async def test_codec_mode_keeps_a_custom_payload_converter() -> None:
     assert isinstance(converter.payload_codec, ClaimCheckCodec)
 
 
-def test_extstore_mode_adds_sdk_external_storage_with_our_driver_and_the_same_threshold() -> None:
+def test_extstore_mode_adds_sdk_external_storage_with_our_driver_and_the_codecs_line() -> None:
+    at_limit = Payload(metadata={"encoding": b"binary/plain"}, data=b"x" * 1000)
     plugin = ClaimCheckPlugin(
-        mode="extstore", store=MemoryBlobStore(), settings=ClaimCheckSettings(inline_max_bytes=1000)
+        mode="extstore",
+        store=MemoryBlobStore(),
+        settings=ClaimCheckSettings(inline_max_bytes=at_limit.ByteSize()),
     )
     converter = configured(plugin, DataConverter(payload_codec=XorCodec()))
     assert isinstance(converter.payload_codec, XorCodec)
-    assert converter.external_storage is not None
-    [driver] = converter.external_storage.drivers
+    storage = converter.external_storage
+    assert storage is not None and storage.driver_selector is not None
+    [driver] = storage.drivers
     assert isinstance(driver, ClaimCheckStorageDriver)
-    assert converter.external_storage.payload_size_threshold == 1001
+    # Like the codec: over the inline limit, or marked to be stored whatever its size.
+    over = Payload(metadata={"encoding": b"binary/plain"}, data=b"x" * 1001)
+    marked = offloaded(DataConverter.default.payload_converter, [1, 2, 3]).payload
+    context = StorageDriverSelectContext(target=None)
+    assert storage.driver_selector(context, at_limit) is None
+    assert storage.driver_selector(context, over) is driver
+    assert storage.driver_selector(context, marked) is driver
 
 
 def test_both_modes_apply_the_decompression_cap_from_the_settings() -> None:

@@ -10,7 +10,6 @@ from rag_claimcheck.rag.answer import ExtractiveAnswerer, OpenAIAnswerer, answer
 from rag_claimcheck.rag.ingest import ingest
 from rag_claimcheck.rag.models import (
     AnswerRequest,
-    Chunk,
     IngestedDocument,
     Passage,
     RetrievalQuery,
@@ -26,10 +25,39 @@ RECALL_AT_4_FLOOR = 0.9
 
 
 @pytest.fixture(scope="module")
-def handbook() -> IngestedDocument:
-    return ingest(
-        SourceDocument.from_bytes(sample_text().encode(), filename="handbook.md", mime_type="text/markdown")
+def source() -> SourceDocument:
+    return SourceDocument.from_bytes(
+        sample_text().encode(), filename="handbook.md", mime_type="text/markdown"
     )
+
+
+@pytest.fixture(scope="module")
+def handbook(source: SourceDocument) -> IngestedDocument:
+    return ingest(source)
+
+
+@pytest.fixture(scope="module")
+def handbook_index(source: SourceDocument, handbook: IngestedDocument) -> BM25Index:
+    return BM25Index(handbook, source.text)
+
+
+def document_of_chunks(texts: list[str], sha256: str = "x") -> tuple[IngestedDocument, str]:
+    """A document made of ``texts`` separated by blank lines, and its chunk offsets (one per text)."""
+    text = "\n\n".join(texts)
+    starts, pos = [], 0
+    for t in texts:
+        starts.append(pos)
+        pos += len(t) + 2
+    ingested = IngestedDocument(
+        filename="d",
+        mime_type="text/plain",
+        byte_size=len(text.encode()),
+        char_count=len(text),
+        sha256=sha256,
+        chunk_starts=starts,
+        chunk_ends=[s + len(t) for s, t in zip(starts, texts, strict=True)],
+    )
+    return ingested, text
 
 
 def recall_at(index: BM25Index, k: int) -> float:
@@ -39,89 +67,74 @@ def recall_at(index: BM25Index, k: int) -> float:
 
 
 class TestBM25:
-    def test_recall_on_the_sample_question_set(self, handbook: IngestedDocument) -> None:
-        index = BM25Index(handbook)
+    def test_recall_on_the_sample_question_set(self, handbook_index: BM25Index) -> None:
+        index = handbook_index
         recall = {k: recall_at(index, k) for k in (1, 4)}
         print(f"recall@1={recall[1]:.2f} recall@4={recall[4]:.2f}")
         assert recall[4] >= RECALL_AT_4_FLOOR
         assert recall[1] >= 0.7
 
-    def test_punctuation_in_the_question_does_not_matter(self, handbook: IngestedDocument) -> None:
-        index = BM25Index(handbook)
+    def test_punctuation_in_the_question_does_not_matter(self, handbook_index: BM25Index) -> None:
+        index = handbook_index
         assert index.search("Shoal consumer lag?", 3) == index.search("shoal CONSUMER lag", 3)
 
-    def test_results_are_ranked_best_first_and_bounded_by_k(self, handbook: IngestedDocument) -> None:
-        passages = BM25Index(handbook).search("backup restore drill", 5)
+    def test_results_are_ranked_best_first_and_bounded_by_k(self, handbook_index: BM25Index) -> None:
+        passages = handbook_index.search("backup restore drill", 5)
         assert len(passages) == 5
         assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
 
-    def test_repeated_text_yields_distinct_passages(self, handbook: IngestedDocument) -> None:
-        doubled = IngestedDocument.from_chunks(
-            filename="d",
-            mime_type="text/markdown",
-            byte_size=1,
-            sha256="x",
-            chunks=handbook.chunks + handbook.chunks,
-        )
-        passages = BM25Index(doubled).search("Shoal consumer lag", 4)
+    def test_repeated_text_yields_distinct_passages(self, handbook_index: BM25Index) -> None:
+        doubled = document_of_chunks(handbook_index.texts * 2)
+        passages = BM25Index(*doubled).search("Shoal consumer lag", 4)
         assert len({p.text for p in passages}) == 4
 
     def test_a_document_repeated_more_often_than_the_candidate_pool_still_yields_distinct_passages(
-        self, handbook: IngestedDocument
+        self, handbook_index: BM25Index
     ) -> None:
-        copies = IngestedDocument.from_chunks(
-            filename="d", mime_type="text/markdown", byte_size=1, sha256="x", chunks=handbook.chunks * 200
-        )
-        passages = BM25Index(copies).search("Shoal consumer lag", 4)
+        copies = document_of_chunks(handbook_index.texts * 200)
+        passages = BM25Index(*copies).search("Shoal consumer lag", 4)
         assert len({p.text for p in passages}) == 4
 
     @pytest.mark.parametrize("chunks", [1, 2])
     def test_a_tiny_document_still_retrieves_its_passages(self, chunks: int) -> None:
         texts = ["The Keel pooler listens on port 6432.", "Shoal pages at 45,000 messages of lag."][:chunks]
-        doc = IngestedDocument.from_chunks(
-            filename="t",
-            mime_type="text/plain",
-            byte_size=1,
-            sha256="t",
-            chunks=[Chunk(index=i, text=t, start=0, end=len(t)) for i, t in enumerate(texts)],
-        )
-        [best] = BM25Index(doc).search("Which port does the Keel pooler use?", 1)
+        [best] = BM25Index(*document_of_chunks(texts)).search("Which port does the Keel pooler use?", 1)
         assert "6432" in best.text
 
-    def test_a_question_of_only_stopwords_retrieves_nothing(self, handbook: IngestedDocument) -> None:
-        assert BM25Index(handbook).search("what is the", 4) == []
+    def test_a_question_of_only_stopwords_retrieves_nothing(self, handbook_index: BM25Index) -> None:
+        assert handbook_index.search("what is the", 4) == []
 
 
 class TestIndexCache:
-    async def test_the_index_is_built_once_per_document(self, handbook: IngestedDocument) -> None:
+    async def test_the_index_is_built_once_per_document(
+        self, source: SourceDocument, handbook: IngestedDocument
+    ) -> None:
         activities = RagActivities(answerer=ExtractiveAnswerer(), index_cache=IndexCache(max_documents=2))
-        await activities.retrieve_passages(handbook, RetrievalQuery("Shoal lag", 3))
-        await activities.retrieve_passages(handbook, RetrievalQuery("Keel backups", 3))
+        await activities.retrieve_passages(source, handbook, RetrievalQuery("Shoal lag", 3))
+        await activities.retrieve_passages(source, handbook, RetrievalQuery("Keel backups", 3))
         assert (activities.index_cache.misses, activities.index_cache.hits) == (1, 1)
 
-    async def test_the_cached_path_answers_only_from_a_warm_index(self, handbook: IngestedDocument) -> None:
+    async def test_the_cached_path_answers_only_from_a_warm_index(
+        self, source: SourceDocument, handbook: IngestedDocument
+    ) -> None:
         activities = RagActivities(answerer=ExtractiveAnswerer())
         query = RetrievalQuery("Shoal consumer lag", 3)
         miss = await activities.retrieve_from_cache(handbook.key, query)
         assert (miss.hit, miss.passages) == (False, [])
-        full = await activities.retrieve_passages(handbook, query)
+        full = await activities.retrieve_passages(source, handbook, query)
         assert full.document == handbook.key
         hit = await activities.retrieve_from_cache(handbook.key, query)
         assert hit.hit and hit.passages == full.passages
 
-    def test_the_cache_is_bounded_and_evicts_the_least_recently_used(
-        self, handbook: IngestedDocument
-    ) -> None:
-        def doc(sha: str) -> IngestedDocument:
-            return IngestedDocument.from_chunks(
-                filename="d", mime_type="text/plain", byte_size=1, sha256=sha, chunks=handbook.chunks[:5]
-            )
+    def test_the_cache_is_bounded_and_evicts_the_least_recently_used(self, handbook_index: BM25Index) -> None:
+        def doc(sha: str) -> tuple[IngestedDocument, str]:
+            return document_of_chunks(handbook_index.texts[:5], sha256=sha)
 
         cache = IndexCache(max_documents=2)
-        cache.get(doc("a"))
-        cache.get(doc("b"))
-        cache.get(doc("a"))  # a is now the most recently used
-        cache.get(doc("c"))  # evicts b, not a
+        cache.get(*doc("a"))
+        cache.get(*doc("b"))
+        cache.get(*doc("a"))  # a is now the most recently used
+        cache.get(*doc("c"))  # evicts b, not a
         assert len(cache) == 2
         assert cache.peek("a") is not None and cache.peek("c") is not None
         assert cache.peek("b") is None
@@ -136,30 +149,44 @@ class TestIndexCache:
         ],
     )
     async def test_nonsense_queries_are_refused(
-        self, handbook: IngestedDocument, question: str, top_k: int, error_type: str
+        self, source: SourceDocument, handbook: IngestedDocument, question: str, top_k: int, error_type: str
     ) -> None:
         with pytest.raises(ApplicationError) as info:
             await RagActivities(answerer=ExtractiveAnswerer()).retrieve_passages(
-                handbook, RetrievalQuery(question, top_k)
+                source, handbook, RetrievalQuery(question, top_k)
             )
         assert info.value.type == error_type
         assert info.value.non_retryable
 
+    async def test_offsets_of_another_document_are_refused(
+        self, source: SourceDocument, handbook: IngestedDocument
+    ) -> None:
+        other = SourceDocument(filename="other.md", mime_type="text/markdown", text=source.text[:1000])
+        with pytest.raises(ApplicationError) as info:
+            await RagActivities(answerer=ExtractiveAnswerer()).retrieve_passages(
+                other, handbook, RetrievalQuery("Shoal lag", 4)
+            )
+        assert (info.value.type, info.value.non_retryable) == ("InvalidParameter", True)
+        assert info.value.message == (
+            f"other.md has 1000 characters but was ingested with {len(source.text)}: "
+            "the chunk offsets belong to another document"
+        )
+
 
 class TestExtractiveAnswerer:
     async def test_answers_with_the_best_matching_sentence_and_cites_it(
-        self, handbook: IngestedDocument
+        self, handbook_index: BM25Index
     ) -> None:
         question = "How much consumer lag on Shoal pages the on-call engineer?"
-        passages = BM25Index(handbook).search(question, 4)
+        passages = handbook_index.search(question, 4)
         answer = await ExtractiveAnswerer().answer(AnswerRequest(question=question, passages=passages))
         assert answer.extractive
         assert answer.text.startswith("Extractive answer (no LLM configured; quoted from the document): ")
         assert "consumer lag exceeds 45,000 messages for ten minutes" in answer.text
         assert f"[chunk {answer.cited_chunks[0]}]" in answer.text
 
-    async def test_is_deterministic(self, handbook: IngestedDocument) -> None:
-        passages = BM25Index(handbook).search("restore drill schedule", 4)
+    async def test_is_deterministic(self, handbook_index: BM25Index) -> None:
+        passages = handbook_index.search("restore drill schedule", 4)
         request = AnswerRequest(question="restore drill schedule", passages=passages)
         assert await ExtractiveAnswerer().answer(request) == await ExtractiveAnswerer().answer(request)
 
