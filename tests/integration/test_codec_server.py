@@ -35,6 +35,9 @@ from rag_claimcheck.codec_server import (
     start_codec_server,
 )
 from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
+from rag_claimcheck.rag.models import RagRequest, SourceDocument
+from rag_claimcheck.rag.workflows import AiRagWorkflow
+from rag_claimcheck.samples import DEFAULT_QUESTION, sample_text
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.servers.tools import require_binary
 from rag_claimcheck.settings import ClaimCheckSettings
@@ -484,10 +487,14 @@ async def temporal(*args: str) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-def workflow_input(history: dict[str, Any]) -> Payload:
+def start_inputs(history: dict[str, Any]) -> list[Payload]:
     started = history["events"][0]["workflowExecutionStartedEventAttributes"]
-    [payload] = started["input"]["payloads"]
-    return from_json(payload)
+    return [from_json(p) for p in started["input"]["payloads"]]
+
+
+def workflow_input(history: dict[str, Any]) -> Payload:
+    [payload] = start_inputs(history)
+    return payload
 
 
 @pytest.mark.parametrize("mode", ["codec", "extstore"])
@@ -519,3 +526,38 @@ async def test_temporal_workflow_show_with_the_codec_endpoint_shows_the_real_inp
     assert raw.ByteSize() < 2 * KIB
     assert raw.metadata["encoding"] in (b"json/claim-check-reference", b"json/protobuf")
     assert base64.b64encode(b"The claim-check pattern").decode() not in json.dumps(to_json(raw))
+
+
+async def test_the_rag_workflows_input_shows_the_documents_text_and_a_raw_reference_says_what_it_is(
+    dev_server: DevServer, s3_store: S3BlobStore
+) -> None:
+    handbook = sample_text()
+    document = SourceDocument.from_bytes(handbook.encode(), filename="handbook.md", mime_type="text/markdown")
+    async with running_stack(dev_server, mode="codec", store=s3_store) as stack:
+        workflow_id = stack.new_id("codec-server-rag")
+        await stack.client.execute_workflow(
+            AiRagWorkflow.run,
+            args=[document, RagRequest(question=DEFAULT_QUESTION)],
+            id=workflow_id,
+            task_queue=stack.task_queue,
+            execution_timeout=timedelta(seconds=60),
+        )
+    show = ["workflow", "show", "--address", dev_server.address, "--workflow-id", workflow_id]
+    async with serving(s3_store, token=TOKEN, display_max_bytes=4 * MIB) as server:
+        history = await temporal(*show, "--codec-endpoint", server.url, "--codec-auth", f"Bearer {TOKEN}")
+    raw_history = await temporal(*show)
+
+    decoded_document, decoded_request = start_inputs(history)
+    assert json.loads(decoded_document.data) == {
+        "filename": "handbook.md",
+        "mime_type": "text/markdown",
+        "text": handbook,
+    }
+    assert json.loads(decoded_request.data)["question"] == DEFAULT_QUESTION
+    raw_document, _ = start_inputs(raw_history)
+    assert raw_document.metadata["encoding"] == b"json/claim-check-reference"
+    note = json.loads(raw_document.data)["claim_check"]
+    assert (
+        note == "a reference: the payload is in the blob store; decode with the rag-claimcheck codec server"
+    )
+    assert raw_document.ByteSize() < 1 * KIB
