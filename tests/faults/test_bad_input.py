@@ -99,7 +99,7 @@ async def test_the_workflow_refuses_a_too_long_question_itself(dev_server: DevSe
         with pytest.raises(WorkflowFailureError) as info:
             await stack.client.execute_workflow(
                 AiRagWorkflow.run,
-                RagRequest(document=load_document(SAMPLE_DOCUMENT), question="why? " * 1000),
+                args=[load_document(SAMPLE_DOCUMENT), RagRequest(question="why? " * 1000)],
                 id=stack.new_id("too-long"),
                 task_queue=stack.task_queue,
             )
