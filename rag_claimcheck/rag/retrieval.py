@@ -1,45 +1,145 @@
-"""BM25 retrieval over a document's chunks, with the index cached per document per process."""
+"""BM25 retrieval over a document's chunks, with the index cached per document per process.
+
+The index is a term-by-chunk sparse matrix of term counts (compressed by term), the chunks'
+lengths and each term's document frequency: the statistics rank-bm25's ``BM25Okapi`` keeps, in
+a few flat arrays instead of one dict per chunk. A query touches only the chunks that hold its
+terms, and computes each term's contribution with the same float64 expression, in the same
+order, as rank-bm25, so the scores are the same numbers and so is the ranking (tests check it).
+
+Chunks with the same text (repeated boilerplate) are one row: they count in the statistics as
+often as they occur, but a query ranks each distinct text once, at its first chunk.
+"""
 
 from __future__ import annotations
 
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from rank_bm25 import BM25Okapi
+from scipy import sparse
 
 from rag_claimcheck.rag.models import IngestedDocument, Passage
-from rag_claimcheck.rag.tokenize import tokenize
+from rag_claimcheck.rag.tokenize import tokenize, tokenize_texts
 
 DEFAULT_CACHE_DOCUMENTS = 8
 """How many documents' indexes one worker process keeps."""
-DUPLICATE_POOL_FACTOR = 32
-"""Look this many times ``top_k`` deep for distinct passages (a document repeated 32 times still yields k)."""
+K1 = 1.5
+B = 0.75
+"""rank-bm25's ``BM25Okapi`` defaults."""
 
 
-class _PositiveIdfBM25(BM25Okapi):
-    """BM25 with Lucene's idf, ``log(1 + (N - n + 0.5) / (n + 0.5))``, which is never negative.
+def lucene_idf(chunks: int, chunks_with_term: int) -> float:
+    """Lucene's idf, ``log(1 + (N - n + 0.5) / (n + 0.5))``, which is never negative.
 
     rank-bm25's Okapi idf is negative for a term in more than half of the chunks, and zero or
     negative for every term of a one- or two-chunk document, which then retrieves nothing.
     """
+    return math.log(1 + (chunks - chunks_with_term + 0.5) / (chunks_with_term + 0.5))
+
+
+class ReferenceBM25(BM25Okapi):
+    """rank-bm25's ``BM25Okapi`` with :func:`lucene_idf`: the reference :class:`BM25Index` must agree with.
+
+    It keeps one dict per chunk and loops over every chunk per query term, so it serves only as
+    the yardstick in tests and benchmarks.
+    """
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = texts
+        super().__init__([tokenize(text) for text in texts])
 
     def _calc_idf(self, nd: dict[str, int]) -> None:
-        self.idf = {
-            word: math.log(1 + (self.corpus_size - freq + 0.5) / (freq + 0.5)) for word, freq in nd.items()
-        }
+        self.idf = {word: lucene_idf(self.corpus_size, freq) for word, freq in nd.items()}
+
+    def search(self, question: str, top_k: int) -> list[Passage]:
+        """The best ``top_k`` distinct passages: every chunk sorted by score, then by position."""
+        query = tokenize(question)
+        if not query or not self.texts:
+            return []
+        scores = self.get_scores(query)
+        passages: list[Passage] = []
+        seen: set[str] = set()
+        for i in np.lexsort((np.arange(len(scores)), -scores)).tolist():
+            if scores[i] <= 0 or len(passages) == top_k:
+                break
+            if self.texts[i] not in seen:
+                seen.add(self.texts[i])
+                passages.append(Passage(chunk_index=i, score=round(float(scores[i]), 4), text=self.texts[i]))
+        return passages
 
 
 class BM25Index:
-    """A BM25 index over one document's chunks (``document``'s offsets into ``text``)."""
+    """A BM25 index over one document's chunks (see the module docstring)."""
 
-    def __init__(self, document: IngestedDocument, text: str) -> None:
-        self.sha256 = document.sha256
-        self.texts = document.chunk_texts(text)
-        tokenized = [tokenize(text) for text in self.texts]
-        # rank-bm25 divides by the corpus size; an empty corpus has nothing to retrieve anyway.
-        self._bm25 = _PositiveIdfBM25(tokenized) if tokenized else None
+    def __init__(self, document: IngestedDocument) -> None:
+        texts = document.chunk_texts
+        self._build(len(texts), texts.__getitem__, sha256=document.sha256)
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str], *, sha256: str = "") -> BM25Index:
+        """An index over ``texts`` (chunk ``i`` is ``texts[i]``)."""
+        index = cls.__new__(cls)
+        index._build(len(texts), texts.__getitem__, sha256=sha256)
+        return index
+
+    def _build(self, count: int, text_of: Callable[[int], str], *, sha256: str) -> None:
+        self.sha256 = sha256
+        self.chunk_count = count
+        self._text_of = text_of
+        # One row per distinct text, at its first chunk; how many chunks share each row's text.
+        row_of_hash: dict[int, int] = {}
+        first_chunks: list[int] = []
+        row_of_chunk = np.empty(count, dtype=np.int64)
+        for i in range(count):
+            text = text_of(i)
+            row = row_of_hash.setdefault(hash(text), len(first_chunks))
+            if row == len(first_chunks):
+                first_chunks.append(i)
+            elif text_of(first_chunks[row]) != text:  # a hash collision: a distinct text after all
+                row = len(first_chunks)
+                first_chunks.append(i)
+            row_of_chunk[i] = row
+        del row_of_hash
+        self._first_chunk = np.asarray(first_chunks, dtype=np.int64)
+        rows = len(first_chunks)
+        copies = np.bincount(row_of_chunk, minlength=rows)
+        del row_of_chunk
+
+        tokens = tokenize_texts(text_of(int(i)) for i in self._first_chunk)
+        self._term_ids = {term: t for t, term in enumerate(tokens.terms)}
+        lengths = np.diff(tokens.offsets)
+        counts = sparse.csr_matrix(
+            (np.ones(len(tokens.term_ids), dtype=np.int32), tokens.term_ids, tokens.offsets),
+            shape=(rows, len(tokens.terms)),
+        )
+        counts.sum_duplicates()
+        del tokens
+        by_term = counts.tocsc()
+        del counts
+        self._term_starts = by_term.indptr.astype(np.int64)
+        self._term_rows = by_term.indices.astype(np.int32)
+        tf = by_term.data
+        self._term_counts = tf.astype(
+            np.uint16 if tf.size == 0 or tf.max() <= np.iinfo(np.uint16).max else np.int32
+        )
+        del by_term, tf
+        # Chunks holding each term, repeated chunks counted as often as they occur.
+        if rows == count:
+            chunks_with_term = np.diff(self._term_starts)
+        else:
+            chunks_with_term = np.bincount(
+                np.repeat(np.arange(len(self._term_ids)), np.diff(self._term_starts)),
+                weights=copies[self._term_rows],
+                minlength=len(self._term_ids),
+            ).astype(np.int64)
+        self._chunks_with_term = chunks_with_term
+        total_length = int((lengths * copies).sum())
+        # rank-bm25's avgdl and length normalisation, the same expression on the same numbers.
+        avgdl = total_length / count if count else 0.0
+        self._length_norm = K1 * (1 - B + B * lengths / avgdl) if avgdl > 0 else np.zeros(rows)
 
     def search(self, question: str, top_k: int) -> list[Passage]:
         """The ``top_k`` best chunks for ``question``, best first (ties: earlier chunk first).
@@ -47,31 +147,58 @@ class BM25Index:
         Chunks with the same text as a better one (repeated boilerplate) are skipped, so the
         passages are distinct.
         """
-        query = tokenize(question)
-        if self._bm25 is None or not query:
+        scores = self.scores(tokenize(question))
+        if scores is None:
             return []
-        scores = self._bm25.get_scores(query)
-        pool = min(len(scores), top_k * DUPLICATE_POOL_FACTOR)
-        passages = self._distinct(scores, np.argpartition(-scores, pool - 1)[:pool], top_k)
-        if len(passages) < top_k and pool < len(scores):
-            # The pool was all copies of a few passages (a heavily repeated document): rank everything.
-            passages = self._distinct(scores, np.arange(len(scores)), top_k)
+        best = np.flatnonzero(scores > 0)
+        if len(best) > top_k:
+            # Everything at least as good as the k-th best score (ties included), then sorted.
+            kth = np.partition(scores[best], len(best) - top_k)[len(best) - top_k]
+            best = best[scores[best] >= kth]
+        order = best[np.lexsort((best, -scores[best]))][:top_k]
+        passages = []
+        for row in order:
+            chunk = int(self._first_chunk[row])
+            passages.append(
+                Passage(chunk_index=chunk, score=round(float(scores[row]), 4), text=self._text_of(chunk))
+            )
         return passages
 
-    def _distinct(self, scores: np.ndarray, candidates: np.ndarray, top_k: int) -> list[Passage]:
-        passages: list[Passage] = []
-        seen: set[str] = set()
-        for i in sorted(candidates, key=lambda i: (-scores[i], i)):
-            if scores[i] <= 0:
-                break
-            text = self.texts[i]
-            if text in seen:
+    def scores(self, query: list[str]) -> np.ndarray | None:
+        """BM25 (Lucene idf) of each distinct text for the query tokens, or None if no term is known.
+
+        Row ``r`` is the text of chunk ``first_chunks[r]``; the numbers equal rank-bm25's.
+        """
+        scores: np.ndarray | None = None
+        for term in query:
+            t = self._term_ids.get(term)
+            if t is None:
                 continue
-            seen.add(text)
-            passages.append(Passage(chunk_index=int(i), score=round(float(scores[i]), 4), text=text))
-            if len(passages) == top_k:
-                break
-        return passages
+            if scores is None:
+                scores = np.zeros(len(self._first_chunk))
+            start, end = self._term_starts[t], self._term_starts[t + 1]
+            rows, tf = self._term_rows[start:end], self._term_counts[start:end]
+            idf = lucene_idf(self.chunk_count, int(self._chunks_with_term[t]))
+            scores[rows] += idf * (tf * (K1 + 1) / (tf + self._length_norm[rows]))
+        return scores
+
+    @property
+    def first_chunks(self) -> np.ndarray:
+        """The first chunk of each distinct text, by row."""
+        return self._first_chunk
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in the index's arrays (the term dictionary and chunk texts not counted)."""
+        arrays = (
+            self._first_chunk,
+            self._term_starts,
+            self._term_rows,
+            self._term_counts,
+            self._chunks_with_term,
+            self._length_norm,
+        )
+        return sum(a.nbytes for a in arrays)
 
 
 class IndexCache:

@@ -1,0 +1,83 @@
+"""The serving index ranks exactly as rank-bm25 (with the kit's Lucene idf) does, at every k."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from rag_claimcheck.corpus import generate_corpus
+from rag_claimcheck.rag.ingest import ingest
+from rag_claimcheck.rag.models import IngestedDocument, SourceDocument
+from rag_claimcheck.rag.retrieval import BM25Index, ReferenceBM25
+from rag_claimcheck.rag.tokenize import tokenize
+from rag_claimcheck.samples import sample_qa, sample_text
+
+
+def ingested(text: str) -> IngestedDocument:
+    return ingest(SourceDocument.from_bytes(text.encode(), filename="d.md", mime_type="text/markdown"))
+
+
+@pytest.fixture(scope="module")
+def handbook() -> IngestedDocument:
+    return ingested(sample_text())
+
+
+@pytest.fixture(scope="module")
+def generated() -> tuple[IngestedDocument, list[str]]:
+    corpus = generate_corpus(2 * 1024 * 1024, questions=60)
+    doc = ingested(corpus.text)
+    # Besides the questions, queries of 1 to 6 words drawn from random chunks.
+    rng = random.Random(11)
+    drawn = []
+    for _ in range(100):
+        words = doc.chunk_texts[rng.randrange(doc.chunk_count)].split()
+        start = rng.randrange(len(words))
+        drawn.append(" ".join(words[start : start + rng.randrange(1, 7)]))
+    return doc, [q.question for q in corpus.questions] + drawn
+
+
+def assert_same_ranking(texts: list[str], questions: list[str], ks: tuple[int, ...] = (1, 4, 10)) -> None:
+    index = BM25Index.from_texts(texts)
+    reference = ReferenceBM25(texts)
+    for question in questions:
+        tokens = tokenize(question)
+        scores = index.scores(tokens)
+        if scores is not None:  # the same float64 numbers, not merely close ones
+            assert np.array_equal(scores, reference.get_scores(tokens)[index.first_chunks]), question
+        for k in ks:
+            assert index.search(question, k) == reference.search(question, k), (question, k)
+
+
+def test_the_sample_set_ranks_as_rank_bm25(handbook: IngestedDocument) -> None:
+    assert_same_ranking(handbook.chunk_texts, [pair.question for pair in sample_qa()])
+
+
+def test_a_generated_corpus_ranks_as_rank_bm25(generated: tuple[IngestedDocument, list[str]]) -> None:
+    doc, questions = generated
+    assert doc.chunk_count > 2000
+    assert_same_ranking(doc.chunk_texts, questions, ks=(4,))
+
+
+def test_repeated_chunks_rank_as_rank_bm25(handbook: IngestedDocument) -> None:
+    texts = handbook.chunk_texts[:40] * 3 + handbook.chunk_texts[40:80]
+    assert_same_ranking(texts, [pair.question for pair in sample_qa()])
+
+
+def test_the_document_constructor_and_from_texts_agree(handbook: IngestedDocument) -> None:
+    question = sample_qa()[0].question
+    assert BM25Index(handbook).search(question, 4) == BM25Index.from_texts(handbook.chunk_texts).search(
+        question, 4
+    )
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [[], ["the of and"], ["", ""], ["Shoal pages at 45,000 messages of lag."]],
+)
+def test_degenerate_documents_agree_too(texts: list[str]) -> None:
+    index = BM25Index.from_texts(texts)
+    for question in ("Shoal lag", "the"):
+        expected = ReferenceBM25(texts).search(question, 4) if any(tokenize(t) for t in texts) else []
+        assert index.search(question, 4) == expected
