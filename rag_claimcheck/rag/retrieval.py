@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from rank_bm25 import BM25Okapi
-from scipy import sparse
 
 from rag_claimcheck.rag.models import IngestedDocument, Passage
-from rag_claimcheck.rag.tokenize import tokenize, tokenize_texts
+from rag_claimcheck.rag.term_counts import count_terms
+from rag_claimcheck.rag.tokenize import tokenize
 
 DEFAULT_CACHE_DOCUMENTS = 8
 """How many documents' indexes one worker process keeps."""
@@ -108,17 +108,11 @@ class BM25Index:
         copies = np.bincount(row_of_chunk, minlength=rows)
         del row_of_chunk
 
-        tokens = tokenize_texts(text_of(int(i)) for i in self._first_chunk)
-        self._term_ids = {term: t for t, term in enumerate(tokens.terms)}
-        lengths = np.diff(tokens.offsets)
-        counts = sparse.csr_matrix(
-            (np.ones(len(tokens.term_ids), dtype=np.int32), tokens.term_ids, tokens.offsets),
-            shape=(rows, len(tokens.terms)),
-        )
-        counts.sum_duplicates()
-        del tokens
-        by_term = counts.tocsc()
-        del counts
+        found = count_terms([text_of(int(i)) for i in self._first_chunk])
+        self._term_ids = {term: t for t, term in enumerate(found.terms)}
+        lengths = np.asarray(found.counts.sum(axis=1)).ravel().astype(np.int64)
+        by_term = found.counts.tocsc()
+        del found
         self._term_starts = by_term.indptr.astype(np.int64)
         self._term_rows = by_term.indices.astype(np.int32)
         tf = by_term.data
