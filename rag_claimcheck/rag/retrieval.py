@@ -29,6 +29,8 @@ DEFAULT_CACHE_DOCUMENTS = 8
 K1 = 1.5
 B = 0.75
 """rank-bm25's ``BM25Okapi`` defaults."""
+APPROXIMATION_MARGIN = 1e-5
+"""Relative slack when picking rows to score exactly (float32 weights err by ~1e-7)."""
 
 
 def lucene_idf(chunks: int, chunks_with_term: int) -> float:
@@ -110,16 +112,15 @@ class BM25Index:
 
         found = count_terms([text_of(int(i)) for i in self._first_chunk])
         self._term_ids = {term: t for t, term in enumerate(found.terms)}
-        lengths = np.asarray(found.counts.sum(axis=1)).ravel().astype(np.int64)
+        lengths = found.lengths.astype(np.int64)
         by_term = found.counts.tocsc()
         del found
+        by_term.sort_indices()
         self._term_starts = by_term.indptr.astype(np.int64)
         self._term_rows = by_term.indices.astype(np.int32)
         tf = by_term.data
-        self._term_counts = tf.astype(
-            np.uint16 if tf.size == 0 or tf.max() <= np.iinfo(np.uint16).max else np.int32
-        )
-        del by_term, tf
+        del by_term
+        self._term_counts = tf.astype(np.uint8 if tf.size == 0 or tf.max() <= 255 else np.int32)
         # Chunks holding each term, repeated chunks counted as often as they occur.
         if rows == count:
             chunks_with_term = np.diff(self._term_starts)
@@ -134,6 +135,9 @@ class BM25Index:
         # rank-bm25's avgdl and length normalisation, the same expression on the same numbers.
         avgdl = total_length / count if count else 0.0
         self._length_norm = K1 * (1 - B + B * lengths / avgdl) if avgdl > 0 else np.zeros(rows)
+        # Each (term, chunk)'s BM25 factor before idf, rounded to float32: enough to find the few
+        # chunks that can be in the top k, which are then scored exactly.
+        self._term_weights = (tf * (K1 + 1) / (tf + self._length_norm[self._term_rows])).astype(np.float32)
 
     def search(self, question: str, top_k: int) -> list[Passage]:
         """The ``top_k`` best chunks for ``question``, best first (ties: earlier chunk first).
@@ -141,40 +145,53 @@ class BM25Index:
         Chunks with the same text as a better one (repeated boilerplate) are skipped, so the
         passages are distinct.
         """
-        scores = self.scores(tokenize(question))
-        if scores is None:
+        terms = [t for t in map(self._term_ids.get, tokenize(question)) if t is not None]
+        if not terms:
             return []
-        best = np.flatnonzero(scores > 0)
+        idf = {t: lucene_idf(self.chunk_count, int(self._chunks_with_term[t])) for t in terms}
+        # Every posting of every query term, weighted, summed per row in one bincount.
+        spans = [(t, self._term_starts[t], self._term_starts[t + 1]) for t in terms]
+        approximate = np.bincount(
+            np.concatenate([self._term_rows[start:end] for _, start, end in spans]),
+            weights=np.concatenate([idf[t] * self._term_weights[start:end] for t, start, end in spans]),
+            minlength=len(self._first_chunk),
+        )
+        best = np.flatnonzero(approximate > 0)
         if len(best) > top_k:
-            # Everything at least as good as the k-th best score (ties included), then sorted.
-            kth = np.partition(scores[best], len(best) - top_k)[len(best) - top_k]
-            best = best[scores[best] >= kth]
-        order = best[np.lexsort((best, -scores[best]))][:top_k]
+            # Every row whose exact score can reach the k-th best: float32 weights are off by
+            # parts in 10^7, far inside this margin.
+            kth = np.partition(approximate[best], len(best) - top_k)[len(best) - top_k]
+            best = best[approximate[best] >= kth * (1 - APPROXIMATION_MARGIN)]
+        exact = self._exact_scores(best, terms, idf)
+        order = np.lexsort((best, -exact))[:top_k]
         passages = []
-        for row in order:
+        for row, score in zip(best[order].tolist(), exact[order].tolist(), strict=True):
             chunk = int(self._first_chunk[row])
-            passages.append(
-                Passage(chunk_index=chunk, score=round(float(scores[row]), 4), text=self._text_of(chunk))
-            )
+            passages.append(Passage(chunk_index=chunk, score=round(score, 4), text=self._text_of(chunk)))
         return passages
 
+    def _exact_scores(self, rows: np.ndarray, terms: list[int], idf: dict[int, float]) -> np.ndarray:
+        """rank-bm25's scores of ``rows`` (sorted), term by term in query order, in float64."""
+        scores = np.zeros(len(rows))
+        norm = self._length_norm[rows]
+        for t in terms:
+            start, end = self._term_starts[t], self._term_starts[t + 1]
+            column = self._term_rows[start:end]
+            at = np.minimum(np.searchsorted(column, rows), max(len(column) - 1, 0))
+            tf = np.where(column[at] == rows, self._term_counts[start:end][at], 0)
+            scores += idf[t] * (tf * (K1 + 1) / (tf + norm))
+        return scores
+
     def scores(self, query: list[str]) -> np.ndarray | None:
-        """BM25 (Lucene idf) of each distinct text for the query tokens, or None if no term is known.
+        """BM25 (Lucene idf) of every distinct text for the query tokens, or None if no term is known.
 
         Row ``r`` is the text of chunk ``first_chunks[r]``; the numbers equal rank-bm25's.
         """
-        scores: np.ndarray | None = None
-        for term in query:
-            t = self._term_ids.get(term)
-            if t is None:
-                continue
-            if scores is None:
-                scores = np.zeros(len(self._first_chunk))
-            start, end = self._term_starts[t], self._term_starts[t + 1]
-            rows, tf = self._term_rows[start:end], self._term_counts[start:end]
-            idf = lucene_idf(self.chunk_count, int(self._chunks_with_term[t]))
-            scores[rows] += idf * (tf * (K1 + 1) / (tf + self._length_norm[rows]))
-        return scores
+        terms = [t for t in map(self._term_ids.get, query) if t is not None]
+        if not terms:
+            return None
+        idf = {t: lucene_idf(self.chunk_count, int(self._chunks_with_term[t])) for t in terms}
+        return self._exact_scores(np.arange(len(self._first_chunk)), terms, idf)
 
     @property
     def first_chunks(self) -> np.ndarray:
@@ -189,6 +206,7 @@ class BM25Index:
             self._term_starts,
             self._term_rows,
             self._term_counts,
+            self._term_weights,
             self._chunks_with_term,
             self._length_norm,
         )

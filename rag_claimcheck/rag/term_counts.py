@@ -39,6 +39,8 @@ class TermCounts:
 
     terms: list[str]
     counts: sparse.csr_matrix
+    lengths: np.ndarray
+    """Each text's number of terms (stopwords not counted)."""
 
 
 class _Collision(Exception):
@@ -105,8 +107,8 @@ def _key_of(word: str) -> tuple[int, int]:
     return int.from_bytes(data[:8], "little"), int.from_bytes(data[8:16], "little")
 
 
-def _batch(texts: Sequence[str], vocab: _Vocabulary) -> sparse.csr_matrix:
-    """The term counts of one batch of texts (rows in order)."""
+def _batch(texts: Sequence[str], vocab: _Vocabulary) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """The term counts of one batch of texts (rows in order), and each text's length in terms."""
     rows: list[np.ndarray] = []
     low: list[np.ndarray] = []
     high: list[np.ndarray] = []
@@ -154,10 +156,13 @@ def _batch(texts: Sequence[str], vocab: _Vocabulary) -> sparse.csr_matrix:
     terms = np.concatenate([terms, np.asarray(vocab.unkeyed(slow_words), dtype=np.int64)])
     all_rows = np.concatenate([all_rows, np.asarray(slow_rows, dtype=np.int64)])
     keep = terms >= 0
-    return sparse.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.int32), (all_rows[keep], terms[keep])),
+    kept_rows = all_rows[keep]
+    counts = sparse.csr_matrix(
+        (np.ones(len(kept_rows), dtype=np.int32), (kept_rows, terms[keep])),
         shape=(len(texts), max(len(vocab.terms), 1)),
     )
+    counts.sum_duplicates()
+    return counts, np.bincount(kept_rows, minlength=len(texts))
 
 
 def _ascii_keys(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -174,8 +179,9 @@ def _ascii_keys(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     original = np.frombuffer(raw, dtype=np.uint8)
     continued = (original[starts - 1] == _APOSTROPHE) & letters[starts - 2]
     starts, ends = starts[~continued], ends[~continued]
-    text_starts = np.cumsum([1] + [len(t) + 1 for t in texts[:-1]])
-    rows = np.searchsorted(text_starts, starts, side="right") - 1
+    # The text of each word: count the words before each text's first byte (one search per text).
+    first_words = np.searchsorted(starts, np.cumsum([1] + [len(t) + 1 for t in texts[:-1]]))
+    rows = np.repeat(np.arange(len(texts)), np.diff(first_words, append=len(starts)))
     lengths = ends - starts
     short = lengths <= _KEY_BYTES
     long_words = [folded[s:e].decode("ascii") for s, e in zip(starts[~short], ends[~short], strict=True)]
@@ -191,7 +197,7 @@ def _ascii_keys(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 def count_terms(texts: Sequence[str]) -> TermCounts:
     """The text-by-term counts of ``texts``, with :func:`~rag_claimcheck.rag.tokenize.tokenize`'s terms."""
     vocab = _Vocabulary()
-    blocks: list[sparse.csr_matrix] = []
+    blocks: list[tuple[sparse.csr_matrix, np.ndarray]] = []
     try:
         start = 0
         while start < len(texts):
@@ -203,14 +209,21 @@ def count_terms(texts: Sequence[str]) -> TermCounts:
             start = end
     except _Collision:
         return _plain(texts)
-    width = len(vocab.terms)
-    counts = sparse.csr_matrix((len(texts), width), dtype=np.int32)
-    if blocks:
-        for block in blocks:
-            block.resize((block.shape[0], width))
-        counts = sparse.vstack(blocks, format="csr", dtype=np.int32)
-    counts.sum_duplicates()
-    return TermCounts(terms=list(vocab.terms), counts=counts)
+    # Stack the blocks' rows: their compressed arrays end to end, each block's row starts shifted.
+    ends, shift = [np.zeros(1, dtype=np.int64)], 0
+    for block, _ in blocks:
+        ends.append(block.indptr[1:].astype(np.int64) + shift)
+        shift += block.nnz
+    counts = sparse.csr_matrix(
+        (
+            np.concatenate([b.data for b, _ in blocks] or [np.zeros(0, np.int32)]),
+            np.concatenate([b.indices for b, _ in blocks] or [np.zeros(0, np.int32)]),
+            np.concatenate(ends),
+        ),
+        shape=(len(texts), len(vocab.terms)),
+    )
+    lengths = np.concatenate([n for _, n in blocks] or [np.zeros(0, np.int64)])
+    return TermCounts(terms=list(vocab.terms), counts=counts, lengths=lengths)
 
 
 def _plain(texts: Sequence[str]) -> TermCounts:
@@ -220,4 +233,4 @@ def _plain(texts: Sequence[str]) -> TermCounts:
         shape=(len(texts), len(tokens.terms)),
     )
     counts.sum_duplicates()
-    return TermCounts(terms=tokens.terms, counts=counts)
+    return TermCounts(terms=tokens.terms, counts=counts, lengths=np.diff(tokens.offsets))
