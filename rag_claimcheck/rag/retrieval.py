@@ -1,10 +1,12 @@
 """BM25 retrieval over a document's chunks, with the index cached per document per process.
 
-The index is a term-by-chunk sparse matrix of term counts (compressed by term), the chunks'
-lengths and each term's document frequency: the statistics rank-bm25's ``BM25Okapi`` keeps, in
-a few flat arrays instead of one dict per chunk. A query touches only the chunks that hold its
-terms, and computes each term's contribution with the same float64 expression, in the same
-order, as rank-bm25, so the scores are the same numbers and so is the ranking (tests check it).
+The index keeps the statistics rank-bm25's ``BM25Okapi`` keeps (term counts per chunk, chunk
+lengths, chunks per term), as a term-by-chunk sparse matrix in a few flat arrays instead of one
+dict per chunk, so a query reads only the postings of its own terms. Each posting also carries
+its BM25 factor before idf as a float32. A query sums those (times idf) per chunk in one
+``bincount`` to find the few chunks that can be in the top k, then scores those exactly: term by
+term, in query order, with rank-bm25's own float64 expression. The scores are the same numbers as
+rank-bm25's with Lucene idf, and so is the ranking (tests check both).
 
 Chunks with the same text (repeated boilerplate) are one row: they count in the statistics as
 often as they occur, but a query ranks each distinct text once, at its first chunk.
