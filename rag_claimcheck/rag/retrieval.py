@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import overload
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -75,24 +76,62 @@ class ReferenceBM25(BM25Okapi):
         return passages
 
 
+class _Slices(Sequence[str]):
+    """Chunk texts sliced out of the document on demand (a batch at a time, never all at once)."""
+
+    def __init__(self, text: str, starts: Sequence[int], ends: Sequence[int]) -> None:
+        self._text, self._starts, self._ends = text, starts, ends
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self._text[s:e] for s, e in zip(self._starts[i], self._ends[i], strict=True)]
+        return self._text[self._starts[i] : self._ends[i]]
+
+
+class _Picked(Sequence[str]):
+    """The chunks at ``picks`` of ``chunks``, in that order."""
+
+    def __init__(self, chunks: Sequence[str], picks: np.ndarray) -> None:
+        self._chunks, self._picks = chunks, picks.tolist()
+
+    def __len__(self) -> int:
+        return len(self._picks)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self._chunks[p] for p in self._picks[i]]
+        return self._chunks[self._picks[i]]
+
+
 class BM25Index:
     """A BM25 index over one document's chunks (see the module docstring)."""
 
-    def __init__(self, document: IngestedDocument) -> None:
-        texts = document.chunk_texts
-        self._build(len(texts), texts.__getitem__, sha256=document.sha256)
+    def __init__(self, document: IngestedDocument, text: str) -> None:
+        """The index of ``document``'s chunks: its offsets into ``text``, sliced only when read."""
+        self._build(_Slices(text, document.chunk_starts, document.chunk_ends), sha256=document.sha256)
 
     @classmethod
     def from_texts(cls, texts: Sequence[str], *, sha256: str = "") -> BM25Index:
         """An index over ``texts`` (chunk ``i`` is ``texts[i]``)."""
         index = cls.__new__(cls)
-        index._build(len(texts), texts.__getitem__, sha256=sha256)
+        index._build(texts, sha256=sha256)
         return index
 
-    def _build(self, count: int, text_of: Callable[[int], str], *, sha256: str) -> None:
+    def _build(self, chunks: Sequence[str], *, sha256: str) -> None:
         self.sha256 = sha256
-        self.chunk_count = count
-        self._text_of = text_of
+        count = self.chunk_count = len(chunks)
+        text_of = self._text_of = chunks.__getitem__
         # One row per distinct text, at its first chunk; how many chunks share each row's text.
         row_of_hash: dict[int, int] = {}
         first_chunks: list[int] = []
@@ -112,7 +151,7 @@ class BM25Index:
         copies = np.bincount(row_of_chunk, minlength=rows)
         del row_of_chunk
 
-        found = count_terms([text_of(int(i)) for i in self._first_chunk])
+        found = count_terms(chunks if rows == count else _Picked(chunks, self._first_chunk))
         self._term_ids = {term: t for t, term in enumerate(found.terms)}
         lengths = found.lengths.astype(np.int64)
         by_term = found.counts.tocsc()

@@ -199,14 +199,13 @@ def count_terms(texts: Sequence[str]) -> TermCounts:
     vocab = _Vocabulary()
     blocks: list[tuple[sparse.csr_matrix, np.ndarray]] = []
     try:
-        start = 0
+        start, take = 0, 256
         while start < len(texts):
-            end, size = start, 0
-            while end < len(texts) and (size < BATCH_CHARS or end == start):
-                size += len(texts[end])
-                end += 1
-            blocks.append(_batch(texts[start:end], vocab))
-            start = end
+            batch = texts[start : start + take]
+            blocks.append(_batch(batch, vocab))
+            start += len(batch)
+            # Size the next batch to about BATCH_CHARS from this one's average text length.
+            take = max(1, int(BATCH_CHARS * len(batch) / max(1, sum(map(len, batch)))))
     except _Collision:
         return _plain(texts)
     # Stack the blocks' rows: their compressed arrays end to end, each block's row starts shifted.

@@ -41,6 +41,11 @@ def handbook_index(source: SourceDocument, handbook: IngestedDocument) -> BM25In
     return BM25Index(handbook, source.text)
 
 
+@pytest.fixture(scope="module")
+def handbook_texts(source: SourceDocument, handbook: IngestedDocument) -> list[str]:
+    return handbook.chunk_texts(source.text)
+
+
 def document_of_chunks(texts: list[str], sha256: str = "x") -> tuple[IngestedDocument, str]:
     """A document made of ``texts`` separated by blank lines, and its chunk offsets (one per text)."""
     text = "\n\n".join(texts)
@@ -83,15 +88,15 @@ class TestBM25:
         assert len(passages) == 5
         assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
 
-    def test_repeated_text_yields_distinct_passages(self, handbook_index: BM25Index) -> None:
-        doubled = document_of_chunks(handbook_index.texts * 2)
+    def test_repeated_text_yields_distinct_passages(self, handbook_texts: list[str]) -> None:
+        doubled = document_of_chunks(handbook_texts * 2)
         passages = BM25Index(*doubled).search("Shoal consumer lag", 4)
         assert len({p.text for p in passages}) == 4
 
     def test_a_document_repeated_more_often_than_the_candidate_pool_still_yields_distinct_passages(
-        self, handbook_index: BM25Index
+        self, handbook_texts: list[str]
     ) -> None:
-        copies = document_of_chunks(handbook_index.texts * 200)
+        copies = document_of_chunks(handbook_texts * 200)
         passages = BM25Index(*copies).search("Shoal consumer lag", 4)
         assert len({p.text for p in passages}) == 4
 
@@ -126,9 +131,9 @@ class TestIndexCache:
         hit = await activities.retrieve_from_cache(handbook.key, query)
         assert hit.hit and hit.passages == full.passages
 
-    def test_the_cache_is_bounded_and_evicts_the_least_recently_used(self, handbook_index: BM25Index) -> None:
+    def test_the_cache_is_bounded_and_evicts_the_least_recently_used(self, handbook_texts: list[str]) -> None:
         def doc(sha: str) -> tuple[IngestedDocument, str]:
-            return document_of_chunks(handbook_index.texts[:5], sha256=sha)
+            return document_of_chunks(handbook_texts[:5], sha256=sha)
 
         cache = IndexCache(max_documents=2)
         cache.get(*doc("a"))

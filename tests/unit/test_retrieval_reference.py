@@ -9,33 +9,34 @@ import pytest
 
 from rag_claimcheck.corpus import generate_corpus
 from rag_claimcheck.rag.ingest import ingest
-from rag_claimcheck.rag.models import IngestedDocument, SourceDocument
+from rag_claimcheck.rag.models import SourceDocument
 from rag_claimcheck.rag.retrieval import BM25Index, ReferenceBM25
 from rag_claimcheck.rag.tokenize import tokenize
 from rag_claimcheck.samples import sample_qa, sample_text
 
 
-def ingested(text: str) -> IngestedDocument:
-    return ingest(SourceDocument.from_bytes(text.encode(), filename="d.md", mime_type="text/markdown"))
+def chunk_texts(text: str) -> list[str]:
+    source = SourceDocument(filename="d.md", mime_type="text/markdown", text=text)
+    return ingest(source).chunk_texts(text)
 
 
 @pytest.fixture(scope="module")
-def handbook() -> IngestedDocument:
-    return ingested(sample_text())
+def handbook() -> list[str]:
+    return chunk_texts(sample_text())
 
 
 @pytest.fixture(scope="module")
-def generated() -> tuple[IngestedDocument, list[str]]:
+def generated() -> tuple[list[str], list[str]]:
     corpus = generate_corpus(2 * 1024 * 1024, questions=60)
-    doc = ingested(corpus.text)
+    texts = chunk_texts(corpus.text)
     # Besides the questions, queries of 1 to 6 words drawn from random chunks.
     rng = random.Random(11)
     drawn = []
     for _ in range(100):
-        words = doc.chunk_texts[rng.randrange(doc.chunk_count)].split()
+        words = texts[rng.randrange(len(texts))].split()
         start = rng.randrange(len(words))
         drawn.append(" ".join(words[start : start + rng.randrange(1, 7)]))
-    return doc, [q.question for q in corpus.questions] + drawn
+    return texts, [q.question for q in corpus.questions] + drawn
 
 
 def assert_same_ranking(texts: list[str], questions: list[str], ks: tuple[int, ...] = (1, 4, 10)) -> None:
@@ -50,26 +51,28 @@ def assert_same_ranking(texts: list[str], questions: list[str], ks: tuple[int, .
             assert index.search(question, k) == reference.search(question, k), (question, k)
 
 
-def test_the_sample_set_ranks_as_rank_bm25(handbook: IngestedDocument) -> None:
-    assert_same_ranking(handbook.chunk_texts, [pair.question for pair in sample_qa()])
+def test_the_sample_set_ranks_as_rank_bm25(handbook: list[str]) -> None:
+    assert_same_ranking(handbook, [pair.question for pair in sample_qa()])
 
 
-def test_a_generated_corpus_ranks_as_rank_bm25(generated: tuple[IngestedDocument, list[str]]) -> None:
-    doc, questions = generated
-    assert doc.chunk_count > 2000
-    assert_same_ranking(doc.chunk_texts, questions, ks=(4,))
+def test_a_generated_corpus_ranks_as_rank_bm25(generated: tuple[list[str], list[str]]) -> None:
+    texts, questions = generated
+    assert len(texts) > 2000
+    assert_same_ranking(texts, questions, ks=(4,))
 
 
-def test_repeated_chunks_rank_as_rank_bm25(handbook: IngestedDocument) -> None:
-    texts = handbook.chunk_texts[:40] * 3 + handbook.chunk_texts[40:80]
+def test_repeated_chunks_rank_as_rank_bm25(handbook: list[str]) -> None:
+    texts = handbook[:40] * 3 + handbook[40:80]
     assert_same_ranking(texts, [pair.question for pair in sample_qa()])
 
 
-def test_the_document_constructor_and_from_texts_agree(handbook: IngestedDocument) -> None:
-    question = sample_qa()[0].question
-    assert BM25Index(handbook).search(question, 4) == BM25Index.from_texts(handbook.chunk_texts).search(
-        question, 4
-    )
+def test_an_index_of_offsets_into_the_document_is_the_index_of_its_chunk_texts() -> None:
+    text = sample_text()
+    document = ingest(SourceDocument(filename="h.md", mime_type="text/markdown", text=text))
+    of_offsets = BM25Index(document, text)
+    of_texts = BM25Index.from_texts(document.chunk_texts(text))
+    for pair in sample_qa():
+        assert of_offsets.search(pair.question, 4) == of_texts.search(pair.question, 4)
 
 
 @pytest.mark.parametrize(
