@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import overload
 
 import numpy as np
@@ -76,14 +76,14 @@ class ReferenceBM25(BM25Okapi):
         return passages
 
 
-class _Slices(Sequence[str]):
-    """Chunk texts sliced out of the document on demand (a batch at a time, never all at once)."""
+class _Texts(Sequence[str]):
+    """``count`` texts made on demand by ``text_of`` (a batch at a time, never all at once)."""
 
-    def __init__(self, text: str, starts: Sequence[int], ends: Sequence[int]) -> None:
-        self._text, self._starts, self._ends = text, starts, ends
+    def __init__(self, count: int, text_of: Callable[[int], str]) -> None:
+        self._count, self._text_of = count, text_of
 
     def __len__(self) -> int:
-        return len(self._starts)
+        return self._count
 
     @overload
     def __getitem__(self, i: int) -> str: ...
@@ -91,27 +91,8 @@ class _Slices(Sequence[str]):
     def __getitem__(self, i: slice) -> list[str]: ...
     def __getitem__(self, i: int | slice) -> str | list[str]:
         if isinstance(i, slice):
-            return [self._text[s:e] for s, e in zip(self._starts[i], self._ends[i], strict=True)]
-        return self._text[self._starts[i] : self._ends[i]]
-
-
-class _Picked(Sequence[str]):
-    """The chunks at ``picks`` of ``chunks``, in that order."""
-
-    def __init__(self, chunks: Sequence[str], picks: np.ndarray) -> None:
-        self._chunks, self._picks = chunks, picks.tolist()
-
-    def __len__(self) -> int:
-        return len(self._picks)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self._chunks[p] for p in self._picks[i]]
-        return self._chunks[self._picks[i]]
+            return [self._text_of(j) for j in range(*i.indices(self._count))]
+        return self._text_of(i)
 
 
 class BM25Index:
@@ -119,7 +100,8 @@ class BM25Index:
 
     def __init__(self, document: IngestedDocument, text: str) -> None:
         """The index of ``document``'s chunks: its offsets into ``text``, sliced only when read."""
-        self._build(_Slices(text, document.chunk_starts, document.chunk_ends), sha256=document.sha256)
+        starts, ends = document.chunk_starts, document.chunk_ends
+        self._build(_Texts(len(starts), lambda i: text[starts[i] : ends[i]]), sha256=document.sha256)
 
     @classmethod
     def from_texts(cls, texts: Sequence[str], *, sha256: str = "") -> BM25Index:
@@ -151,7 +133,7 @@ class BM25Index:
         copies = np.bincount(row_of_chunk, minlength=rows)
         del row_of_chunk
 
-        found = count_terms(chunks if rows == count else _Picked(chunks, self._first_chunk))
+        found = count_terms(chunks if rows == count else _Texts(rows, lambda r: text_of(first_chunks[r])))
         self._term_ids = {term: t for t, term in enumerate(found.terms)}
         lengths = found.lengths.astype(np.int64)
         by_term = found.counts.tocsc()
