@@ -176,9 +176,10 @@ def _ascii_keys(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     letters = np.frombuffer(folded, dtype=np.uint8) != _SPACE
     edges = np.flatnonzero(letters[1:] != letters[:-1]) + 1
     starts, ends = edges[0::2], edges[1::2]
-    original = np.frombuffer(raw, dtype=np.uint8)
-    continued = (original[starts - 1] == _APOSTROPHE) & letters[starts - 2]
-    starts, ends = starts[~continued], ends[~continued]
+    if b"'" in raw:
+        original = np.frombuffer(raw, dtype=np.uint8)
+        continued = (original[starts - 1] == _APOSTROPHE) & letters[starts - 2]
+        starts, ends = starts[~continued], ends[~continued]
     # The text of each word: count the words before each text's first byte (one search per text).
     first_words = np.searchsorted(starts, np.cumsum([1] + [len(t) + 1 for t in texts[:-1]]))
     rows = np.repeat(np.arange(len(texts)), np.diff(first_words, append=len(starts)))
