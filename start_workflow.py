@@ -6,6 +6,7 @@ Examples:
     python start_workflow.py --embedded --compare            # history size: off vs codec vs extstore
     python start_workflow.py --embedded --claim-check off --doc big.md --json
     python start_workflow.py --address localhost:7233        # against `python worker.py`
+    python start_workflow.py --profile prod                  # a temporal.toml profile, as the Temporal CLI
     python start_workflow.py --question-file question.txt    # a long question (up to 4,000 characters)
     python start_workflow.py --cancel rag-codec-1a2b3c4d5e   # stop a running question; it ends CANCELED
 """

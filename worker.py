@@ -5,6 +5,8 @@ Examples:
     python worker.py                                  # localhost:7233, claim check from CLAIM_CHECK_MODE (codec)
     python worker.py --claim-check extstore --store s3
     python worker.py --embedded                       # also start a local dev server and print its address
+    python worker.py --profile prod                   # a temporal.toml profile (address, namespace, TLS, API key)
+    python worker.py --address ns.acct.tmprl.cloud:7233 --namespace ns.acct --tls-cert c.pem --tls-key c.key
 """
 
 from __future__ import annotations

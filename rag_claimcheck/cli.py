@@ -10,22 +10,25 @@ import sys
 from datetime import timedelta
 from typing import NoReturn
 
-from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from rag_claimcheck.claimcheck.keys import workflow_prefix
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.connect import (
+    ConnectError,
+    ConnectionFlags,
+    add_connection_flags,
+    connect,
+    resolve_target,
+)
 from rag_claimcheck.embedded import EmbeddedStack
 from rag_claimcheck.history import human_bytes
-from rag_claimcheck.preflight import CommandError, connect_or_hint, require_store, require_worker
+from rag_claimcheck.preflight import CommandError, require_store, require_worker
 from rag_claimcheck.rag.ingest import load_document
 from rag_claimcheck.run import RunReport, ask_question
 from rag_claimcheck.settings import MODES, ClaimCheckSettings
 from rag_claimcheck.storage.base import BlobStore
 from rag_claimcheck.worker_setup import DEFAULT_TASK_QUEUE, build_worker
-
-DEFAULT_ADDRESS = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
-DEFAULT_NAMESPACE = os.environ.get("TEMPORAL_NAMESPACE", "default")
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -46,18 +49,18 @@ class CommandParser(argparse.ArgumentParser):
             print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
         else:
             print(f"{self.prog}: {error_type}: {message}", file=sys.stderr)
-        sys.exit(exit_code)
+        # os._exit, not sys.exit: after a failed Client.connect the SDK core's threads can still call
+        # into Python while the interpreter shuts down, aborting the process about 1 run in 10
+        # ("Fatal Python error: PyGILState_Release", temporalio/sdk-python#300). Nothing is left to
+        # clean up here: the command's own finally blocks have run.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code)
 
 
 def add_connection_args(parser: argparse.ArgumentParser) -> None:
-    """``--address``, ``--namespace``, ``--task-queue``, ``--embedded``."""
-    group = parser.add_argument_group("Temporal")
-    group.add_argument(
-        "--address",
-        default=DEFAULT_ADDRESS,
-        help=f"Temporal frontend (default {DEFAULT_ADDRESS}; env TEMPORAL_ADDRESS)",
-    )
-    group.add_argument("--namespace", default=DEFAULT_NAMESPACE, help="namespace (default: default)")
+    """The connection flags (:mod:`rag_claimcheck.connect`), ``--task-queue``, ``--embedded``."""
+    group = add_connection_flags(parser)
     group.add_argument(
         "--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default {DEFAULT_TASK_QUEUE})"
     )
@@ -86,13 +89,26 @@ def add_settings_args(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_command_args(parser: CommandParser, argv: list[str] | None) -> argparse.Namespace:
-    """Parse ``argv`` and attach ``args.settings``; a nonsense setting exits with the variable's name."""
+    """Parse ``argv``; attach ``args.settings`` and, unless embedded, the resolved connection.
+
+    A nonsense setting exits with the variable's name. ``args.target`` is where to connect
+    (profile, ``TEMPORAL_*`` variables and flags; :mod:`rag_claimcheck.connect`), and
+    ``args.address``/``args.namespace`` become its values; a broken profile or certificate file
+    exits with one line saying which.
+    """
     parser.json_errors = "--json" in (sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
         args.settings = settings_from_args(args)
     except ValueError as e:
         parser.error(str(e))
+    args.target = None
+    if not args.embedded:
+        try:
+            args.target = resolve_target(ConnectionFlags.from_namespace(args))
+        except ConnectError as e:
+            parser.fail(e.type, e.message, exit_code=1)
+        args.address, args.namespace = args.target.address, args.target.namespace
     return args
 
 
@@ -125,10 +141,7 @@ async def run_once(args: argparse.Namespace) -> RunReport:
         else:
             plugin = ClaimCheckPlugin(settings=settings)
             stores_to_close.append(plugin.store)
-            client = await connect_or_hint(
-                lambda: Client.connect(args.address, namespace=args.namespace, plugins=[plugin]),
-                address=args.address,
-            )
+            client = await connect(args.target, plugins=[plugin])
             task_queue = args.task_queue
             await require_worker(client, task_queue=task_queue, address=args.address)
         return await ask_question(
@@ -219,9 +232,7 @@ CANCEL_WAIT_SECONDS = 60.0
 
 async def cancel_workflow(args: argparse.Namespace) -> int:
     """Request cancellation of ``args.cancel`` and wait (bounded) until it has ended; print its status."""
-    client = await connect_or_hint(
-        lambda: Client.connect(args.address, namespace=args.namespace), address=args.address
-    )
+    client = await connect(args.target)
     handle = client.get_workflow_handle(args.cancel)
     try:
         await handle.cancel()
@@ -266,10 +277,7 @@ async def run_worker(args: argparse.Namespace) -> None:
         return
     plugin = ClaimCheckPlugin(settings=settings)
     try:
-        client = await connect_or_hint(
-            lambda: Client.connect(args.address, namespace=args.namespace, plugins=[plugin]),
-            address=args.address,
-        )
+        client = await connect(args.target, plugins=[plugin])
         if settings.mode != "off":
             await require_store(plugin.store, endpoint=settings.s3_endpoint_url)
     except BaseException:
@@ -277,7 +285,7 @@ async def run_worker(args: argparse.Namespace) -> None:
         raise
     worker = build_worker(client, task_queue=args.task_queue)
     _status(
-        f"worker on {args.address}, namespace {args.namespace!r}, task queue {args.task_queue!r}, "
+        f"worker on {args.target.describe()}, task queue {args.task_queue!r}, "
         f"claim check {settings.mode}, blobs in {plugin.store.name} (Ctrl-C to stop)"
     )
     try:

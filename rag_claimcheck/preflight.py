@@ -48,17 +48,22 @@ def _reason(error: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(error).__name__
 
 
+def no_server_error(address: str, error: BaseException) -> CommandError:
+    """The :class:`CommandError` for a connect failure that means nothing answers at ``address``."""
+    return CommandError(
+        NO_TEMPORAL_SERVER,
+        f"no Temporal server answers at {address} ({_reason(error)}). Start one in another shell with "
+        "`.tools/bin/temporal server start-dev` (after `make tools`), point --address or "
+        "TEMPORAL_ADDRESS at yours, or add --embedded to start one for this command",
+    )
+
+
 async def connect_or_hint(connect: Callable[[], Awaitable[T]], *, address: str) -> T:
     """Await ``connect()``; if no Temporal server answers at ``address``, raise a :class:`CommandError`."""
     try:
         return await connect()
     except RuntimeError as e:  # the SDK's "Failed client connect: ..." (the Rust core's transport error)
-        raise CommandError(
-            NO_TEMPORAL_SERVER,
-            f"no Temporal server answers at {address} ({_reason(e)}). Start one in another shell with "
-            "`.tools/bin/temporal server start-dev` (after `make tools`), point --address or "
-            "TEMPORAL_ADDRESS at yours, or add --embedded to start one for this command",
-        ) from None
+        raise no_server_error(address, e) from None
 
 
 async def task_queue_pollers(client: Client, task_queue: str) -> int:

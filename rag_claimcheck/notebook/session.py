@@ -6,8 +6,13 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from temporalio.client import Client
+
+from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.connect import ConnectionFlags, resolve_target
+from rag_claimcheck.connect import connect as connect_client
 from rag_claimcheck.embedded import EmbeddedStack
 from rag_claimcheck.logs import forward_core_logs
 from rag_claimcheck.rag.activities import RagActivities
@@ -61,3 +66,21 @@ async def stop() -> None:
         _, (stack, blobs) = _stacks.popitem()
         await stack.stop()
         shutil.rmtree(blobs, ignore_errors=True)
+
+
+async def connect(
+    *, profile: str | None = None, settings: ClaimCheckSettings | None = None, **flags: Any
+) -> Client:
+    """A claim-check client on a real cluster instead of the embedded stack, found the Temporal CLI's way.
+
+    The ``temporal.toml`` profile and ``TEMPORAL_*`` variables decide, with the commands' flags as
+    keywords on top (``address=``, ``namespace=``, ``api_key=``, ``tls_ca=Path(...)`` …; see
+    :mod:`rag_claimcheck.connect`). Raises :class:`~rag_claimcheck.connect.ConnectError` with one line.
+    """
+    plugin = ClaimCheckPlugin(settings=settings or ClaimCheckSettings.from_env())
+    try:
+        target = resolve_target(ConnectionFlags(profile=profile, **flags))
+        return await connect_client(target, plugins=[plugin])
+    except BaseException:
+        await plugin.store.close()
+        raise
