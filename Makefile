@@ -5,6 +5,8 @@
 SHELL := /bin/bash
 TOOLS_BIN := $(CURDIR)/.tools/bin
 TEMPORAL_CLI_VERSION := v1.5.1
+# The CLI's version lives in this variable; `go install` leaves it at 0.0.0-DEV unless -ldflags sets it.
+TEMPORAL_CLI_VERSION_VAR := github.com/temporalio/cli/temporalcli.Version
 # MinIO publishes source only; pin the module version of a known commit (2026-02-12).
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
@@ -22,7 +24,7 @@ setup: ## Install Python dependencies from uv.lock into .venv
 tools: ## Find (PATH, then .tools/bin) or build the temporal and minio servers
 	@mkdir -p $(TOOLS_BIN)
 	@# Both at once: a cold build of each takes minutes, and go splits the cores between them.
-	@bash scripts/ensure-tool.sh temporal github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION) "$(TOOLS_BIN)" & t=$$!; \
+	@bash scripts/ensure-tool.sh temporal github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION) "$(TOOLS_BIN)" $(TEMPORAL_CLI_VERSION_VAR) & t=$$!; \
 	 bash scripts/ensure-tool.sh minio github.com/minio/minio@$(MINIO_VERSION) "$(TOOLS_BIN)" & m=$$!; \
 	 wait $$t; tr=$$?; wait $$m; mr=$$?; exit $$(( tr || mr ))
 

@@ -1,0 +1,86 @@
+"""The Temporal CLI the kit builds says which version it is, and `make tools` rebuilds one that does not."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rag_claimcheck.servers.tools import TOOLS_BIN, MissingBinaryError, find_binary
+from tests.conftest import missing_server
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+ENSURE_TOOL = ROOT / "scripts" / "ensure-tool.sh"
+VERSION_VAR = "github.com/temporalio/cli/temporalcli.Version"
+
+
+def makefile_value(name: str) -> str:
+    found = re.search(rf"^{name} := (\S+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert found, f"{name} is not set in the Makefile"
+    return found.group(1)
+
+
+CLI_VERSION = makefile_value("TEMPORAL_CLI_VERSION").removeprefix("v")
+
+
+def test_the_makefile_stamps_the_version_variable_of_the_cli_source() -> None:
+    assert makefile_value("TEMPORAL_CLI_VERSION_VAR") == VERSION_VAR
+
+
+def test_the_temporal_cli_in_use_reports_its_real_version() -> None:
+    binary = find_binary("temporal")
+    if binary is None:
+        missing_server(MissingBinaryError("temporal"))
+    assert binary is not None
+    reported = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60).stdout
+    assert "0.0.0-DEV" not in reported, f"{binary} was built without -ldflags: {reported!r}"
+    if binary.parent == TOOLS_BIN:  # the kit built it: exactly the pinned version
+        assert reported.startswith(f"temporal version {CLI_VERSION} ("), reported
+
+
+def fake_cli(folder: Path, reported: str) -> Path:
+    """A stand-in ``temporal`` that only answers ``--version``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "temporal"
+    path.write_text(f"#!/bin/sh\necho '{reported}'\n")
+    path.chmod(0o755)
+    return folder
+
+
+def ensure_tool(bin_dir: Path) -> subprocess.CompletedProcess[str]:
+    # PATH without Go and without a temporal: only the binary in bin_dir can satisfy the script.
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    module = f"github.com/temporalio/cli/cmd/temporal@v{CLI_VERSION}"
+    return subprocess.run(
+        ["bash", str(ENSURE_TOOL), "temporal", module, str(bin_dir), VERSION_VAR],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_a_cached_build_with_the_version_is_reused(tmp_path: Path) -> None:
+    bin_dir = fake_cli(tmp_path, f"temporal version {CLI_VERSION} (Server 1.29.1, UI 2.42.1)")
+    result = ensure_tool(bin_dir)
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout
+        == f"tools: using {bin_dir}/temporal (temporal version {CLI_VERSION} (Server 1.29.1, UI 2.42.1))\n"
+    )
+
+
+def test_a_cached_build_saying_0_0_0_dev_is_rebuilt(tmp_path: Path) -> None:
+    bin_dir = fake_cli(tmp_path, "temporal version 0.0.0-DEV (Server 1.29.1, UI 2.42.1)")
+    result = ensure_tool(bin_dir)
+    assert result.stdout.startswith(
+        f"tools: {bin_dir}/temporal reports 'temporal version 0.0.0-DEV (Server 1.29.1, UI 2.42.1)', "
+        f"not {CLI_VERSION}: rebuilding it\n"
+    )
+    # no Go on this PATH, so the rebuild stops with the install hints
+    assert result.returncode == 1 and "Go is not installed" in result.stderr
