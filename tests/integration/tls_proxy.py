@@ -33,8 +33,6 @@ class Pki:
     server_key: Path
     client_cert: Path
     client_key: Path
-    other_ca_cert: Path
-    """A second CA that signed nothing here: trusting it instead of ``ca_cert`` must fail."""
 
 
 def _key() -> ec.EllipticCurvePrivateKey:
@@ -43,6 +41,22 @@ def _key() -> ec.EllipticCurvePrivateKey:
 
 def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _builder(
+    subject: x509.Name, *, issuer: x509.Name, key: ec.EllipticCurvePrivateKey
+) -> x509.CertificateBuilder:
+    """A certificate for ``key`` valid from five minutes ago for a day (the test's clock may lag)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+    )
 
 
 def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> Path:
@@ -63,15 +77,8 @@ def _write_cert(cert: x509.Certificate, path: Path) -> Path:
 
 def _ca(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = _key()
-    now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name))
-        .issuer_name(_name(common_name))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        _builder(_name(common_name), issuer=_name(common_name), key=key)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -101,15 +108,8 @@ def _leaf(
     server: bool,
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = _key()
-    now = datetime.datetime.now(datetime.timezone.utc)
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        _builder(_name(common_name), issuer=ca_cert.subject, key=key)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.ExtendedKeyUsage(
@@ -141,14 +141,12 @@ def make_pki(folder: Path) -> Pki:
     ca_key, ca_cert = _ca("rag-claimcheck test CA")
     server_key, server_cert = _leaf(SERVER_NAME, ca_key=ca_key, ca_cert=ca_cert, server=True)
     client_key, client_cert = _leaf("rag-claimcheck worker", ca_key=ca_key, ca_cert=ca_cert, server=False)
-    _, other_ca = _ca("some other CA")
     return Pki(
         ca_cert=_write_cert(ca_cert, folder / "ca.pem"),
         server_cert=_write_cert(server_cert, folder / "server.pem"),
         server_key=_write_key(server_key, folder / "server.key"),
         client_cert=_write_cert(client_cert, folder / "client.pem"),
         client_key=_write_key(client_key, folder / "client.key"),
-        other_ca_cert=_write_cert(other_ca, folder / "other-ca.pem"),
     )
 
 
