@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from rag_claimcheck.connect import (
     ConnectError,
     ConnectionFlags,
+    add_connection_flags,
     connect_failure,
     resolve_target,
     rpc_failure,
@@ -188,3 +190,24 @@ class TestServerFailuresAreExplained:
             "Request unauthorized.); check --api-key (TEMPORAL_API_KEY) or --tls-cert/--tls-key, "
             "and that they are allowed on that namespace"
         )
+
+
+def test_help_names_the_variable_and_profile_key_of_every_connection_flag() -> None:
+    parser = argparse.ArgumentParser(prog="worker.py")
+    add_connection_flags(parser)
+    text = " ".join(parser.format_help().split())
+    assert "else its TEMPORAL_* variable, else the profile" in text
+    for flag, variable, key in [
+        ("--profile", "TEMPORAL_PROFILE", None),
+        ("--address", "TEMPORAL_ADDRESS", "profile 'address'"),
+        ("--namespace", "TEMPORAL_NAMESPACE", "profile 'namespace'"),
+        ("--api-key", "TEMPORAL_API_KEY", "profile 'api_key'"),
+        ("--tls", "TEMPORAL_TLS=true", "profile [tls]"),
+        ("--tls-cert", "TEMPORAL_TLS_CLIENT_CERT_PATH", "tls.client_cert_path"),
+        ("--tls-key", "TEMPORAL_TLS_CLIENT_KEY_PATH", "tls.client_key_path"),
+        ("--tls-ca", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "tls.server_ca_cert_path"),
+        ("--tls-server-name", "TEMPORAL_TLS_SERVER_NAME", "tls.server_name"),
+    ]:
+        action = next(a for a in parser._actions if flag in a.option_strings)
+        assert action.help is not None and variable in action.help, flag
+        assert key is None or key in action.help, flag
