@@ -17,7 +17,8 @@ _ENV_OVERRIDES = {"temporal": "TEMPORAL_CLI_PATH", "minio": "MINIO_PATH"}
 _HOW_TO_GET = {
     "temporal": (
         "Build it with `make tools` (needs Go >= 1.25: it runs "
-        "`CGO_ENABLED=0 go install github.com/temporalio/cli/cmd/temporal@v1.5.1`), "
+        "`CGO_ENABLED=0 go install -ldflags '-X github.com/temporalio/cli/temporalcli.Version=1.5.1' "
+        "github.com/temporalio/cli/cmd/temporal@v1.5.1`, the -ldflags so that it reports its version), "
         "or install the Temporal CLI with Homebrew (`brew install temporal`) or its install script "
         "(`curl -sSf https://temporal.download/cli.sh | sh`), or run `docker compose up temporal`, "
         "or point TEMPORAL_CLI_PATH at a binary."
