@@ -1,4 +1,4 @@
-"""Plots of history sizes: log byte axes with human ticks and the server's limits drawn in."""
+"""Plots of history sizes and counts: units that fit, limits only where they apply, legends off the data."""
 
 from __future__ import annotations
 
@@ -8,85 +8,129 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
 from rag_claimcheck.history import BLOB_ERROR_BYTES, BLOB_WARN_BYTES, human_bytes
 
 MODE_COLORS = {"off": "#d62728", "codec": "#1f77b4", "extstore": "#2ca02c"}
+# codec and extstore often draw the same numbers: different markers and line styles keep both visible.
+MODE_STYLES = {
+    "off": {"marker": "o", "linestyle": "-", "markersize": 6},
+    "codec": {"marker": "o", "linestyle": "-", "markersize": 8},
+    "extstore": {"marker": "x", "linestyle": "--", "markersize": 9, "markeredgewidth": 2},
+}
+
+HISTORY_WARN_BYTES = 10 * 1024 * 1024
+"""Server default ``limit.historySize.warn``: a history over this logs a warning."""
+HISTORY_ERROR_BYTES = 50 * 1024 * 1024
+"""Server default ``limit.historySize.error``: a history over this is terminated."""
+
+PAYLOAD_LIMITS: Mapping[str, int] = {
+    f"one payload: warn limit ({human_bytes(BLOB_WARN_BYTES)})": BLOB_WARN_BYTES,
+    f"one payload: error limit ({human_bytes(BLOB_ERROR_BYTES)})": BLOB_ERROR_BYTES,
+}
+"""The server's default per-payload limits, for plots of single events or payloads."""
+HISTORY_LIMITS: Mapping[str, int] = {
+    f"whole history: warn limit ({human_bytes(HISTORY_WARN_BYTES)})": HISTORY_WARN_BYTES,
+    f"whole history: error limit ({human_bytes(HISTORY_ERROR_BYTES)})": HISTORY_ERROR_BYTES,
+}
+"""The server's default per-history limits, for plots of a whole history's size."""
 
 
-def bytes_axis(
-    ax: Axes, axis: str = "y", *, limits: bool = True, limit_values: Mapping[str, int] | None = None
-) -> None:
-    """Log scale in bytes with human tick labels; optional reference lines at the server's limits."""
+def bytes_axis(ax: Axes, axis: str = "y", *, limits: Mapping[str, int] | None = None) -> None:
+    """Log scale in bytes with human tick labels; a labelled reference line for each of ``limits``."""
     formatter = FuncFormatter(lambda v, _pos: human_bytes(v) if v > 0 else "0")
-    if axis == "y":
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(base=2.0, numticks=12))
-        ax.yaxis.set_major_formatter(formatter)
-    else:
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(LogLocator(base=2.0, numticks=12))
-        ax.xaxis.set_major_formatter(formatter)
-    if not limits:
-        return
-    values = limit_values or {
-        f"payload warn limit ({human_bytes(BLOB_WARN_BYTES)})": BLOB_WARN_BYTES,
-        f"payload error limit ({human_bytes(BLOB_ERROR_BYTES)})": BLOB_ERROR_BYTES,
-    }
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    target.set_major_locator(LogLocator(base=2.0, numticks=12))
+    target.set_major_formatter(formatter)
     draw = ax.axhline if axis == "y" else ax.axvline
-    for (label, value), style in zip(values.items(), (":", "--", "-."), strict=False):
+    for (label, value), style in zip((limits or {}).items(), (":", "--", "-."), strict=False):
         draw(value, color="grey", linestyle=style, linewidth=1, label=label)
 
 
-def plot_cumulative_history(frames: Mapping[str, pd.DataFrame], *, title: str) -> Figure:
-    """Cumulative history bytes by event id, one line per run (label → history_frame)."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+def count_axis(ax: Axes, axis: str = "y") -> None:
+    """A linear axis of whole numbers (events, objects, turns): integer ticks only, no units of bytes."""
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_locator(MaxNLocator(integer=True))
+
+
+def _finish(fig: Figure, ax: Axes, title: str) -> Figure:
+    """Title, grid, and the legend to the right of the axes, where it covers no data."""
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
+    ax.grid(True, which="major", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _mode_of(label: str) -> str:
+    return label.split()[0]
+
+
+def plot_cumulative_history(
+    frames: Mapping[str, pd.DataFrame], *, title: str, limits: Mapping[str, int] | None = None
+) -> Figure:
+    """Cumulative history bytes by event id, one line per run (label → history_frame).
+
+    Args:
+        frames: Label (starting with the mode) → :func:`~rag_claimcheck.history.history_frame`.
+        title: The figure's title.
+        limits: Reference lines; default the server's whole-history limits.
+    """
+    fig, ax = plt.subplots(figsize=(11, 4.5))
     for label, frame in frames.items():
-        mode = label.split()[0]
+        mode = _mode_of(label)
+        style = MODE_STYLES.get(mode, {})
         ax.step(
             frame["event_id"],
             frame["cumulative_bytes"],
             where="post",
             label=label,
             color=MODE_COLORS.get(mode),
+            linestyle=style.get("linestyle", "-"),
+            linewidth=3 if mode == "codec" else 1.5,
         )
-    bytes_axis(ax)
-    ax.set_xlabel("event id (events)")
+    bytes_axis(ax, limits=HISTORY_LIMITS if limits is None else limits)
+    count_axis(ax, "x")
+    ax.set_xlabel("event id")
     ax.set_ylabel("cumulative history size (bytes, log scale)")
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def plot_history_vs_document(runs: pd.DataFrame, *, title: str) -> Figure:
-    """Server-reported history size against document size per mode; failed runs marked with x."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    """Server-reported history size against document size per mode; rejected runs marked with ×.
+
+    A run the server rejected at start has no history: its × sits at the top edge of the plot,
+    at its document size.
+    """
+    fig, ax = plt.subplots(figsize=(11, 4.5))
     for mode, group in runs.groupby("mode", sort=False):
         done = group[group["status"] == "completed"]
         failed = group[group["status"] != "completed"]
         color = MODE_COLORS.get(str(mode))
-        ax.plot(done["document_bytes"], done["history_bytes"], marker="o", label=f"{mode}", color=color)
+        ax.plot(
+            done["document_bytes"],
+            done["history_bytes"],
+            label=f"{mode}",
+            color=color,
+            **MODE_STYLES.get(str(mode), {"marker": "o"}),
+        )
         if len(failed):
             ax.scatter(
                 failed["document_bytes"],
-                [BLOB_ERROR_BYTES * 2] * len(failed),
-                marker="x",
-                s=80,
+                [0.96] * len(failed),
+                transform=ax.get_xaxis_transform(),
+                marker="X",
+                s=120,
                 color=color,
-                label=f"{mode}: rejected by the server",
+                label=f"{mode}: failed, no history size (drawn at the top)",
+                clip_on=False,
             )
-    bytes_axis(ax)
-    bytes_axis(ax, "x", limits=False)
+    bytes_axis(ax, limits=HISTORY_LIMITS)
+    bytes_axis(ax, "x")
     ax.set_xlabel("document size (bytes, log scale)")
     ax.set_ylabel("history size reported by the server (bytes, log scale)")
-    ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def plot_turns(
@@ -96,18 +140,34 @@ def plot_turns(
     ylabel: str,
     title: str,
     limits: Mapping[str, int] | None = None,
+    unit: str = "bytes",
 ) -> Figure:
-    """A per-turn measure (e.g. history bytes) for several conversations."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    """A per-turn measure for several conversations; turns are whole numbers on the x axis.
+
+    Args:
+        turns: Label (starting with the mode) → one row per turn.
+        column: The column to plot.
+        ylabel: The y axis label (say the unit).
+        title: The figure's title.
+        limits: Reference lines, only for byte measures; none by default.
+        unit: ``bytes`` (log scale, human ticks) or ``count`` (linear, integer ticks).
+    """
+    if unit not in ("bytes", "count"):
+        raise ValueError(f"unit must be 'bytes' or 'count'; got {unit!r}")
+    if unit == "count" and limits:
+        raise ValueError("byte limits cannot be drawn on a count axis")
+    fig, ax = plt.subplots(figsize=(11, 4.5))
     for label, frame in turns.items():
-        ax.plot(
-            frame["turn"], frame[column], marker=".", label=label, color=MODE_COLORS.get(label.split()[0])
-        )
-    bytes_axis(ax, limits=limits is not None, limit_values=limits)
+        mode = _mode_of(label)
+        style = dict(MODE_STYLES.get(mode, {"marker": "o"}))
+        style["markersize"] = min(style.get("markersize", 6), 5)
+        ax.plot(frame["turn"], frame[column], label=label, color=MODE_COLORS.get(mode), **style)
+    if unit == "bytes":
+        bytes_axis(ax, limits=limits)
+    else:
+        count_axis(ax)
+        ax.set_ylim(bottom=0)
+    count_axis(ax, "x")
     ax.set_xlabel("turn (questions asked)")
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)

@@ -1,12 +1,16 @@
-"""Tables with raw byte counts next to human-readable ones."""
+"""Tables a reader can trust: counts as integers, raw bytes next to human ones, text wrapped, not cut."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from rag_claimcheck.history import human_bytes
+
+TEXT_MAX_WIDTH = "36em"
+"""Text columns wrap at this width instead of widening the table past the cell."""
 
 
 def with_human_bytes(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
@@ -18,3 +22,44 @@ def with_human_bytes(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFram
             position, f"{column} (human)", out[column].map(lambda v: "" if pd.isna(v) else human_bytes(v))
         )
     return out
+
+
+def as_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Whole-number float columns (counts, byte sizes with gaps) as nullable integers.
+
+    A column with a missing value (a failed run has no history size) is float in pandas and
+    would print as ``345306.0`` and ``NaN``; as ``Int64`` it prints ``345306`` and ``<NA>``.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_float_dtype(values):
+            present = values.dropna()
+            if (present == present.round()).all():
+                out[column] = values.round().astype("Int64")
+    return out
+
+
+def show_table(frame: pd.DataFrame, *, bytes_columns: Iterable[str] = (), hide_index: bool = True) -> Styler:
+    """``frame`` for display: integer counts, human bytes, text left-aligned and wrapped in full.
+
+    Args:
+        frame: The table.
+        bytes_columns: Columns of byte counts; each gets a ``(human)`` twin.
+        hide_index: Hide the row index (usually a meaningless range).
+    """
+    table = with_human_bytes(as_counts(frame), bytes_columns)
+    text = [c for c in table.columns if table[c].dtype == object or pd.api.types.is_string_dtype(table[c])]
+    styled = table.style.format(na_rep="—").set_uuid("rag-claimcheck")
+    if hide_index:
+        styled = styled.hide(axis="index")
+    styled = styled.set_properties(
+        subset=text,
+        **{
+            "text-align": "left",
+            "white-space": "pre-wrap",
+            "word-break": "break-word",
+            "max-width": TEXT_MAX_WIDTH,
+        },
+    )
+    return styled.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
