@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -14,7 +15,7 @@ from rag_claimcheck.history import BLOB_ERROR_BYTES, BLOB_WARN_BYTES, human_byte
 
 MODE_COLORS = {"off": "#d62728", "codec": "#1f77b4", "extstore": "#2ca02c"}
 # codec and extstore often draw the same numbers: different markers and line styles keep both visible.
-MODE_STYLES = {
+MODE_STYLES: dict[str, dict[str, Any]] = {
     "off": {"marker": "o", "linestyle": "-", "markersize": 6},
     "codec": {"marker": "o", "linestyle": "-", "markersize": 8},
     "extstore": {"marker": "x", "linestyle": "--", "markersize": 9, "markeredgewidth": 2},
@@ -98,9 +99,9 @@ def plot_cumulative_history(
 
 
 def plot_history_vs_document(runs: pd.DataFrame, *, title: str) -> Figure:
-    """Server-reported history size against document size per mode; rejected runs marked with ×.
+    """Server-reported history size against document size per mode; rejected runs marked with a cross.
 
-    A run the server rejected at start has no history: its × sits at the top edge of the plot,
+    A run the server rejected at start has no history: its cross sits at the top edge of the plot,
     at its document size.
     """
     fig, ax = plt.subplots(figsize=(11, 4.5))

@@ -81,7 +81,9 @@ def kernel() -> Iterator[KernelManager]:
 
 
 @pytest.mark.parametrize("how", ["shutdown", "restart", "kill"])
-def test_kernel_shutdown_restart_or_kill_stops_servers_and_removes_folders(kernel: KernelManager, how: str) -> None:
+def test_kernel_shutdown_restart_or_kill_stops_servers_and_removes_folders(
+    kernel: KernelManager, how: str
+) -> None:
     facts = json.loads(run_cell(kernel, START).strip().splitlines()[-1])
     assert facts["same"] is True, "starting twice must hand back the same stack"
     assert facts["pids"] and all(alive(p) for p in facts["pids"])
