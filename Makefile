@@ -12,7 +12,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup tools demo test test-fast lint bench strip-notebooks clean-tools
+.PHONY: help setup tools browser demo test test-browser test-fast lint bench strip-notebooks clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -28,13 +28,25 @@ tools: ## Find (PATH, then .tools/bin) or build the temporal and minio servers
 	 bash scripts/ensure-tool.sh minio github.com/minio/minio@$(MINIO_VERSION) "$(TOOLS_BIN)" & m=$$!; \
 	 wait $$t; tr=$$?; wait $$m; mr=$$?; exit $$(( tr || mr ))
 
+browser: ## Find Chromium for the browser tests, or install Debian's package (as root)
+	@command -v chromium >/dev/null 2>&1 || [ -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser tests (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "no chromium: the browser tests need it (sudo apt-get install chromium, or set CHROMIUM_PATH)"; \
+	  fi; }
+
 demo: setup tools ## Answer a question on the embedded stack and compare history sizes per mode
 	@$(UV) run python start_workflow.py --embedded --compare
 
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 
-test: setup tools ## Run every test against the real dev server and MinIO, notebooks included
+test: setup tools browser ## Run every test against the real dev server and MinIO, notebooks and browser included
 	@$(UV) run pytest $(NBVAL) $(PYTEST_ARGS) tests notebooks
+
+test-browser: setup tools browser ## Only the real-browser tests (JupyterLab and the Web UI in Chromium)
+	@$(UV) run pytest -p no:nbval $(PYTEST_ARGS) tests/browser
 
 test-fast: setup ## Unit tests only (no servers)
 	@$(UV) run pytest -m "not integration" -p no:nbval tests

@@ -44,8 +44,10 @@ ClaimFormat = Literal["v2", "recipe-v1", "external-storage"]
 
 VIEW_METADATA_KEY = "claim-check-view"
 """Metadata key set on every payload the server made up: ``summary`` or ``error``."""
-PREVIEW_BYTES = 512
-"""How much of a large text payload a summary shows."""
+PREVIEW_CHARS = 1000
+"""How many characters of each long text a summary shows."""
+PREVIEW_PARSE_MAX_BYTES = 64 * 1024 * 1024
+"""JSON payloads up to this size are parsed for the preview; larger ones show their raw beginning."""
 OFFLOAD_HASH_BYTES = 256 * 1024
 """Blobs at least this large are hashed and decompressed in a thread."""
 
@@ -129,11 +131,37 @@ def summary_payload(fields: Mapping[str, object], *, view: Literal["summary", "e
     )
 
 
-def _preview(payload: Payload) -> str | None:
+def _cut(text: str) -> str:
+    if len(text) <= PREVIEW_CHARS:
+        return text
+    return f"{text[:PREVIEW_CHARS]} … ({len(text) - PREVIEW_CHARS:,} more characters: open the link)"
+
+
+def preview_of(payload: Payload) -> object | None:
+    """A readable beginning of a large text payload, for the summary.
+
+    JSON payloads are parsed, so a document shows as its words (the Web UI breaks lines at
+    ``\n``): a string is cut after :data:`PREVIEW_CHARS` characters; in an object, every long
+    string field is cut and the short fields (a filename, a type) are kept as they are.
+    """
     encoding = payload.metadata.get("encoding", b"").decode("utf-8", "replace")
     if not encoding.startswith(_TEXT_ENCODING_PREFIXES):
         return None
-    return payload.data[:PREVIEW_BYTES].decode("utf-8", "ignore") + " …"
+    if encoding == "json/plain" and len(payload.data) <= PREVIEW_PARSE_MAX_BYTES:
+        try:
+            value = json.loads(payload.data)
+        except (ValueError, RecursionError):
+            value = None
+        if isinstance(value, str):
+            return _cut(value)
+        if isinstance(value, dict):
+            return {k: _cut(v) if isinstance(v, str) else v for k, v in value.items() if _small_or_text(v)}
+    return _cut(payload.data[: PREVIEW_CHARS * 4].decode("utf-8", "ignore"))
+
+
+def _small_or_text(value: object) -> bool:
+    """Whether a field belongs in a preview: strings, numbers, booleans, null (not big lists)."""
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def _claim_facts(claim: Claim) -> dict[str, object]:
@@ -219,17 +247,23 @@ class Resolver:
         fields: dict[str, object] = {
             "claim_check": (
                 f"{human_bytes(len(original.data))} of data, over this codec server's display limit of "
-                f"{human_bytes(self.display_max_bytes)}; open the link for the full content"
+                f"{human_bytes(self.display_max_bytes)}: a preview; the full content is at the 'open' link"
             ),
             "open": link(claim, redeemed),
-            **_claim_facts(claim),
-            "encoding": original.metadata.get("encoding", b"").decode("utf-8", "replace"),
-            "size": len(original.data),
-            "sha256": redeemed.stored_sha256,
         }
-        preview = _preview(original)
+        preview = (
+            await asyncio.to_thread(preview_of, original)
+            if len(original.data) >= OFFLOAD_HASH_BYTES
+            else preview_of(original)
+        )
         if preview is not None:
             fields["preview"] = preview
+        fields.update(
+            _claim_facts(claim),
+            encoding=original.metadata.get("encoding", b"").decode("utf-8", "replace"),
+            size=len(original.data),
+            sha256=redeemed.stored_sha256,
+        )
         return summary_payload(fields, view="summary")
 
     def over_budget(

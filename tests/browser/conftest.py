@@ -68,5 +68,3 @@ def timings() -> Iterator[dict[str, float]]:
         lines = [f"{name}: Run All {seconds:.0f} s" for name, seconds in sorted(measured.items())]
         (SCREENSHOTS / "timings.txt").write_text("\n".join(lines) + "\n")
         print("\n" + "\n".join(lines))
-
-

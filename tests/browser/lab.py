@@ -94,7 +94,9 @@ class JupyterLab:
             except OSError:
                 if time.monotonic() > deadline:
                     lab.stop()
-                    raise TimeoutError(f"JupyterLab did not answer within {LAB_START_TIMEOUT_SECONDS} s") from None
+                    raise TimeoutError(
+                        f"JupyterLab did not answer within {LAB_START_TIMEOUT_SECONDS} s"
+                    ) from None
                 time.sleep(0.5)
 
     def api(self, method: str, path: str) -> object:
@@ -157,7 +159,9 @@ async def open_notebook(page: Page, lab: JupyterLab, name: str) -> None:
 
 async def kernel_idle(page: Page, timeout: float = 120_000) -> None:
     """Wait until the status bar says the kernel is idle (not "No Kernel", "Initializing", "Busy")."""
-    await page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).first.wait_for(timeout=timeout)
+    await page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).first.wait_for(
+        timeout=timeout
+    )
 
 
 async def run_all(page: Page, name: str, *, timeout: float = RUN_ALL_TIMEOUT_SECONDS) -> NotebookRun:
@@ -168,7 +172,9 @@ async def run_all(page: Page, name: str, *, timeout: float = RUN_ALL_TIMEOUT_SEC
     started = time.monotonic()
     while True:
         texts = [t.strip() for t in await prompts.all_inner_texts()]
-        errors = await page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
+        errors = await page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).count()
         if texts and all(t[1:-2].isdigit() for t in texts):  # "[12]:" for every cell
             break
         if errors:  # a failed cell stops Run All; the rest stay "[ ]:"

@@ -34,7 +34,9 @@ def assert_rendered(run: NotebookRun, figures: int, widgets: int) -> None:
     assert run.broken_images == 0, f"{run.name}: {run.broken_images} figures did not render"
 
 
-async def run_notebook(context: BrowserContext, lab: JupyterLab, name: str, timings: dict[str, float]) -> tuple[Page, NotebookRun]:
+async def run_notebook(
+    context: BrowserContext, lab: JupyterLab, name: str, timings: dict[str, float]
+) -> tuple[Page, NotebookRun]:
     page = await context.new_page()
     await open_notebook(page, lab, name)
     run = await run_all(page, name)
@@ -93,7 +95,7 @@ async def test_02_runs_all_and_its_widget_works_when_clicked(
         lab.shutdown_kernel(name)
 
 
-def _shot(notebook: str, file: str):  # noqa: ANN202 - a Path
+def _shot(notebook: str, file: str):
     from tests.browser.lab import SCREENSHOTS
 
     return SCREENSHOTS / notebook.removesuffix(".ipynb") / file

@@ -233,7 +233,8 @@ async def test_a_payload_over_the_display_limit_becomes_a_summary_whose_link_ser
     assert summary["key"].startswith("claim-check/ns/default/wf/")
     assert summary["sha256"] == summary["key"].rsplit("/", 1)[1]
     assert summary["encoding"] == "json/plain"
-    assert summary["preview"].startswith('"The claim-check pattern stores')
+    assert summary["preview"].startswith("The claim-check pattern stores")  # the text, not its JSON
+    assert summary["preview"].endswith("more characters: open the link)")
     assert summary["open"].startswith(f"{codec.url}/blob?")
     async with http.get(summary["open"]) as response:
         assert response.status == 200

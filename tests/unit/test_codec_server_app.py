@@ -219,3 +219,25 @@ async def test_when_the_store_is_down_decode_summarises_and_blob_and_encode_answ
             assert await response.json() == {
                 "error": "ClaimCheckStoreUnavailable: the blob store is unavailable"
             }
+
+
+def test_a_documents_preview_is_its_words_with_the_short_fields_kept() -> None:
+    from rag_claimcheck.codec_server.resolve import PREVIEW_CHARS, preview_of
+
+    text = "# Handbook\n\nFirst paragraph. " + "word " * 50_000
+    document = {"filename": "handbook.md", "mime_type": "text/markdown", "text": text, "offsets": [1, 2]}
+    payload = Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(document).encode())
+
+    preview = preview_of(payload)
+
+    assert isinstance(preview, dict)
+    assert preview["filename"] == "handbook.md" and preview["mime_type"] == "text/markdown"
+    assert preview["text"].startswith("# Handbook\n\nFirst paragraph. word")
+    assert preview["text"].endswith(f"({len(text) - PREVIEW_CHARS:,} more characters: open the link)")
+    assert "offsets" not in preview
+
+
+def test_a_binary_payload_has_no_preview() -> None:
+    from rag_claimcheck.codec_server.resolve import preview_of
+
+    assert preview_of(Payload(metadata={"encoding": b"binary/plain"}, data=b"\x00\x01")) is None

@@ -1,0 +1,56 @@
+"""The Temporal Web UI, decoding through the kit's codec server, shows a claim-checked workflow's real input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import BrowserContext, expect
+
+from rag_claimcheck.embedded import EmbeddedStack
+from rag_claimcheck.notebook.experiments import ask
+from rag_claimcheck.rag.ingest import load_document
+from rag_claimcheck.samples import SAMPLE_DOCUMENT
+from rag_claimcheck.servers.tools import MissingBinaryError
+from rag_claimcheck.settings import ClaimCheckSettings
+from tests.browser.lab import SCREENSHOTS
+from tests.conftest import missing_server
+
+pytestmark = pytest.mark.timeout(300)
+
+UI_TIMEOUT_MS = 60_000
+SENTENCE = "This document is maintained by the Platform Reliability Group and reviewed every quarter."
+"""A sentence of the bundled handbook (its first paragraph)."""
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def stack(tmp_path: Path) -> AsyncIterator[EmbeddedStack]:
+    """The embedded stack with its Web UI and codec server, over a throwaway file store."""
+    try:
+        stack = await EmbeddedStack.start(
+            settings=ClaimCheckSettings.from_env(store="file", file_root=str(tmp_path / "blobs")), ui=True
+        )
+    except MissingBinaryError as e:
+        missing_server(e)
+    yield stack
+    await stack.stop()
+
+
+async def test_web_ui_input_shows_the_documents_text(stack: EmbeddedStack, context: BrowserContext) -> None:
+    document = load_document(SAMPLE_DOCUMENT)
+    assert SENTENCE in document.content().decode()
+    report, row = await ask(stack, "codec", document)
+    assert report.status == "completed" and row["store_objects"] >= 1, "the input must be claim-checked"
+
+    page = await context.new_page()
+    url = stack.server.workflow_url(report.workflow_id)
+    assert url is not None
+    await page.goto(url)
+    input_block = page.locator("[data-testid='input-and-result'] .cm-content").first  # Input, then Result
+    await expect(input_block).to_contain_text(SENTENCE, timeout=UI_TIMEOUT_MS)
+    await expect(input_block).not_to_contain_text("content_base64")
+    await expect(input_block).not_to_contain_text("claim-check-reference")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "web-ui-input.png"), full_page=True)
