@@ -28,16 +28,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium, headless (Playwright cannot download its own browser here)."""
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium binary: fails in CI, skips elsewhere, when there is none."""
     if not Path(CHROMIUM).exists():
         message = f"no Chromium at {CHROMIUM}: {INSTALL_HINT}"
         if IN_CI:
             pytest.fail(f"CI=true and {message}", pytrace=False)
         pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless (Playwright cannot download its own browser here)."""
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         yield browser
         await browser.close()
 
