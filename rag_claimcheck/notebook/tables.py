@@ -9,8 +9,11 @@ from pandas.io.formats.style import Styler
 
 from rag_claimcheck.history import human_bytes
 
+SHORT_TEXT_CHARS = 24
+"""Text columns up to this many characters never wrap (a mode, a status, an error type)."""
+TEXT_MIN_WIDTH = "16em"
 TEXT_MAX_WIDTH = "36em"
-"""Text columns wrap at this width instead of widening the table past the cell."""
+"""Longer text (messages, snippets) wraps within these widths instead of widening the table."""
 
 
 def with_human_bytes(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
@@ -50,15 +53,19 @@ def show_table(frame: pd.DataFrame, *, bytes_columns: Iterable[str] = (), hide_i
     """
     table = with_human_bytes(as_counts(frame), bytes_columns)
     text = [c for c in table.columns if table[c].dtype == object or pd.api.types.is_string_dtype(table[c])]
-    styled = table.style.format(na_rep="—").set_uuid("rag-claimcheck")
+    long_text = [c for c in text if table[c].astype(str).str.len().max() > SHORT_TEXT_CHARS]
+    short_text = [c for c in text if c not in long_text]
+    styled = table.style.format(na_rep="—")  # a random id per table: their CSS must not collide
     if hide_index:
         styled = styled.hide(axis="index")
+    styled = styled.set_properties(subset=short_text, **{"text-align": "left", "white-space": "nowrap"})
     styled = styled.set_properties(
-        subset=text,
+        subset=long_text,
         **{
             "text-align": "left",
             "white-space": "pre-wrap",
-            "word-break": "break-word",
+            "overflow-wrap": "anywhere",
+            "min-width": TEXT_MIN_WIDTH,
             "max-width": TEXT_MAX_WIDTH,
         },
     )
