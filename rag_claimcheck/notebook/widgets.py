@@ -70,6 +70,7 @@ class ModeDemo:
         Returns the task of the run in flight (the new one, or the one already running).
         """
         if not self.running:
+            self._set_busy(True)  # at once, before the task first runs: the next click sees it
             self.pending = asyncio.ensure_future(self._guarded(self.mode.value, self.threshold.value))
         return self.pending
 

@@ -59,6 +59,7 @@ async def test_a_click_shows_its_row_in_the_output_model(slow_ask: asyncio.Event
 async def test_a_second_click_while_busy_starts_nothing(slow_ask: asyncio.Event) -> None:
     demo = ModeDemo(UnreachableStack(), document_bytes=1024)  # type: ignore[arg-type]
     first = demo.click()
+    assert demo.button.disabled and demo.click() is first  # busy from the click on, before the task runs
     await asyncio.sleep(0.05)
     assert demo.button.disabled and "Running" in demo.button.description
     assert "running" in demo.status.value
