@@ -10,7 +10,7 @@ import pytest_asyncio
 from playwright.async_api import BrowserContext, expect
 
 from rag_claimcheck.embedded import EmbeddedStack
-from rag_claimcheck.notebook.experiments import ask
+from rag_claimcheck.notebook.experiments import ask, document_of
 from rag_claimcheck.rag.ingest import load_document
 from rag_claimcheck.samples import SAMPLE_DOCUMENT
 from rag_claimcheck.servers.tools import MissingBinaryError
@@ -54,3 +54,28 @@ async def test_web_ui_input_shows_the_documents_text(stack: EmbeddedStack, conte
     await expect(input_block).not_to_contain_text("claim-check-reference")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "web-ui-input.png"), full_page=True)
+
+
+async def test_web_ui_summary_of_a_large_input_previews_its_text_and_links_the_full_content(
+    stack: EmbeddedStack, context: BrowserContext
+) -> None:
+    document = document_of(1024 * 1024)  # over the codec server's 256 KiB display limit
+    report, _ = await ask(stack, "codec", document)
+    assert report.status == "completed"
+
+    page = await context.new_page()
+    url = stack.server.workflow_url(report.workflow_id)
+    assert url is not None
+    await page.goto(url)
+    input_block = page.locator("[data-testid='input-and-result'] .cm-content").first
+    await expect(input_block).to_contain_text("Lanternfish Operations Handbook", timeout=UI_TIMEOUT_MS)
+    await expect(input_block).to_contain_text("more characters: open the link")
+    await expect(input_block).not_to_contain_text("content_base64")
+    text = await input_block.inner_text()
+    link = text.split('"open": "', 1)[1].split('"', 1)[0]
+    assert link.startswith(f"{stack.codec_server.url}/blob?") if stack.codec_server else False
+    await page.screenshot(path=str(SCREENSHOTS / "web-ui-summary.png"), full_page=True)
+
+    blob = await context.request.get(link)
+    assert blob.status == 200
+    assert document.text[:200] in (await blob.json())["text"]
