@@ -40,7 +40,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[EmbeddedStack]:
 
 async def test_web_ui_input_shows_the_documents_text(stack: EmbeddedStack, context: BrowserContext) -> None:
     document = load_document(SAMPLE_DOCUMENT)
-    assert SENTENCE in document.content().decode()
+    assert SENTENCE in document.text
     report, row = await ask(stack, "codec", document)
     assert report.status == "completed" and row["store_objects"] >= 1, "the input must be claim-checked"
 
