@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pandas as pd
-from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from rag_claimcheck.claimcheck.reference import ClaimCheckReference, is_reference
-
-
-def _payloads(message: Message) -> Iterator[Payload]:
-    if isinstance(message, Payload):
-        yield message
-        return
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        if field.is_repeated:
-            values = value.values() if field.message_type.GetOptions().map_entry else value
-            for item in values:
-                if isinstance(item, Message):
-                    yield from _payloads(item)
-        else:
-            yield from _payloads(value)
+from rag_claimcheck.history import payloads_in
 
 
 async def reference_events(handle: WorkflowHandle) -> pd.DataFrame:
@@ -38,7 +19,7 @@ async def reference_events(handle: WorkflowHandle) -> pd.DataFrame:
     history = await handle.fetch_history()
     rows = []
     for event in history.events:
-        for payload in _payloads(event):
+        for payload in payloads_in(event):
             if not is_reference(payload):
                 continue
             reference = ClaimCheckReference.from_payload(payload)
