@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, expect
 
+from rag_claimcheck.claimcheck.reference import NOTE
 from rag_claimcheck.embedded import EmbeddedStack
 from rag_claimcheck.notebook.experiments import ask, document_of
 from rag_claimcheck.rag.ingest import load_document
@@ -79,3 +80,20 @@ async def test_web_ui_summary_of_a_large_input_previews_its_text_and_links_the_f
     blob = await context.request.get(link)
     assert blob.status == 200
     assert document.text[:200] in (await blob.json())["text"]
+
+
+async def test_without_the_codec_server_the_web_ui_shows_a_self_describing_reference(
+    stack: EmbeddedStack, context: BrowserContext
+) -> None:
+    report, _ = await ask(stack, "codec", load_document(SAMPLE_DOCUMENT))
+    assert report.status == "completed" and stack.codec_server is not None
+    await stack.codec_server.stop()
+
+    page = await context.new_page()
+    url = stack.server.workflow_url(report.workflow_id)
+    assert url is not None
+    await page.goto(url)
+    input_block = page.locator("[data-testid='input-and-result'] .cm-content").first
+    await expect(input_block).to_contain_text(NOTE, timeout=UI_TIMEOUT_MS)
+    await expect(input_block).not_to_contain_text(SENTENCE)
+    await page.screenshot(path=str(SCREENSHOTS / "web-ui-no-codec-server.png"), full_page=True)
