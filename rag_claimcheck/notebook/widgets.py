@@ -48,7 +48,7 @@ class ModeDemo:
         )
         self.button = widgets.Button(description="Run", button_style="primary", icon="play")
         self.status = widgets.HTML(value="")
-        self.output = widgets.Output()
+        self.output = widgets.Output(layout=widgets.Layout(overflow="auto"))  # a wide table scrolls
         self.results: list[dict[str, object]] = []
         self.pending: asyncio.Task[dict[str, object] | None] | None = None
         self.button.on_click(lambda _b: self.click())
@@ -115,7 +115,7 @@ class ModeDemo:
         loop = asyncio.get_running_loop()
         started = loop.time()
         while True:
-            self.status.value = f"⏳ running {what} … {loop.time() - started:.0f} s"
+            self.status.value = f"running {what} … {loop.time() - started:.0f} s"
             await asyncio.sleep(0.5)
 
     def _set_busy(self, busy: bool) -> None:
