@@ -55,7 +55,7 @@ def show_table(frame: pd.DataFrame, *, bytes_columns: Iterable[str] = (), hide_i
     text = [c for c in table.columns if table[c].dtype == object or pd.api.types.is_string_dtype(table[c])]
     long_text = [c for c in text if table[c].astype(str).str.len().max() > SHORT_TEXT_CHARS]
     short_text = [c for c in text if c not in long_text]
-    styled = table.style.format(na_rep="—")  # a random id per table: their CSS must not collide
+    styled = table.style.format(na_rep="—", precision=3)  # a random id per table: their CSS must not collide
     if hide_index:
         styled = styled.hide(axis="index")
     styled = styled.set_properties(subset=short_text, **{"text-align": "left", "white-space": "nowrap"})
