@@ -57,6 +57,15 @@ _TLS_FILES: dict[TlsFile, tuple[str, str, str, str]] = {
     "key": ("client_private_key", "--tls-key", "TEMPORAL_TLS_CLIENT_KEY_PATH", "TLS client key"),
     "ca": ("server_root_ca_cert", "--tls-ca", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "TLS CA certificate"),
 }
+_DROPPED_AFTER_HANDSHAKE = (
+    "CertificateRequired",
+    "BadCertificate",
+    "HandshakeFailure",
+    "close_notify",
+    "UnexpectedEof",
+    "connection closed",
+    "BrokenPipe",
+)
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----")
 _PEM_KEY = re.compile(rb"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
 
@@ -313,12 +322,14 @@ def connect_failure(target: ConnectionTarget, error: BaseException) -> CommandEr
         )
     if "PrivateKeyParseError" in text:
         return handshake("the client key could not be parsed; check --tls-key (TEMPORAL_TLS_CLIENT_KEY_PATH)")
-    if target.tls and ("close_notify" in text or "UnexpectedEof" in text or "HandshakeFailure" in text):
+    if target.tls and any(sign in text for sign in _DROPPED_AFTER_HANDSHAKE):
+        # TLS 1.3: the client's side of the handshake is done before the server checks the client
+        # certificate, so a refusal arrives as an alert or as the connection closing on the first call.
         return handshake(
             "the server closed the connection; it probably requires a client certificate it trusts "
             "(--tls-cert and --tls-key), or a different --tls-server-name"
         )
-    if not target.tls and "transport error" in text and "tcp connect error" not in text:
+    if not target.tls and "after connection" in text:  # something listens, but broke off the first call
         return ConnectError(
             CONNECT_FAILED,
             f"{at} broke off the plaintext connection ({_short(text.removeprefix('Failed client connect: '), 120)}); "

@@ -180,6 +180,50 @@ class TestServerFailuresAreExplained:
         message = str(connect_failure(self.target, RuntimeError(core)))
         assert "(it names temporal.test, 127.0.0.1)" in message and "--tls-server-name" in message
 
+    @pytest.mark.parametrize(
+        "after_handshake",
+        [
+            'Status { code: Unknown, message: "transport error", source: Some(tonic::transport::Error('
+            'Transport, hyper::Error(Io, Custom { kind: UnexpectedEof, error: "peer closed connection '
+            'without sending TLS close_notify" }))) }',
+            'Status { code: Cancelled, message: "operation was canceled", source: Some(tonic::transport::'
+            'Error(Transport, hyper::Error(Canceled, "connection closed"))) }',
+            'Status { code: Unknown, message: "transport error", source: Some(tonic::transport::Error('
+            'Transport, hyper::Error(Io, Custom { kind: BrokenPipe, error: "stream closed because of a '
+            'broken pipe" }))) }',
+        ],
+    )
+    def test_a_server_dropping_a_tls_client_without_certificate_points_at_tls_cert(
+        self, after_handshake: str
+    ) -> None:
+        # the three ways an mTLS proxy's refusal reached the client, captured against tests' TLS proxy
+        core = f"Failed client connect: `get_system_info` call error after connection: {after_handshake}"
+        failure = connect_failure(self.target, RuntimeError(core))
+        assert failure.type == "TlsHandshakeFailed"
+        assert (
+            "it probably requires a client certificate it trusts (--tls-cert and --tls-key)"
+            in failure.message
+        )
+
+    def test_plaintext_to_a_tls_port_suggests_tls_and_a_refused_port_is_no_server(self) -> None:
+        plain = resolve_target(ConnectionFlags(address="h:7233"), env={})
+        dropped = (
+            "Failed client connect: `get_system_info` call error after connection: Status { code: "
+            'Cancelled, message: "operation was canceled", source: Some(tonic::transport::Error('
+            'Transport, hyper::Error(Canceled, "connection closed"))) }'
+        )
+        failure = connect_failure(plain, RuntimeError(dropped))
+        assert failure.type == "TemporalConnectFailed"
+        assert failure.message.endswith(
+            "if the server expects TLS, pass --tls-ca or --tls (TEMPORAL_TLS=true)"
+        )
+        refused = (
+            "Failed client connect: Server connection error: tonic::transport::Error(Transport, ConnectError("
+            'ConnectError("tcp connect error", 127.0.0.1:1, Os { code: 111, kind: ConnectionRefused, '
+            'message: "Connection refused" })))'
+        )
+        assert connect_failure(plain, RuntimeError(refused)).type == "NoTemporalServer"
+
     @pytest.mark.parametrize("status", [RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED])
     def test_rejected_api_key_names_address_namespace_and_what_to_check(self, status: RPCStatusCode) -> None:
         error = RPCError("Request unauthorized.", status, b"")
