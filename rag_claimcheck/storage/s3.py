@@ -28,9 +28,9 @@ from rag_claimcheck.storage.base import (
 DEFAULT_MAX_CONNECTIONS = 32
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 3.0
 """Seconds to open a connection (botocore's default is 60)."""
-DEFAULT_READ_TIMEOUT_SECONDS = 5.0
+DEFAULT_READ_TIMEOUT_SECONDS = 4.0
 """Seconds without a byte from the server, per read (botocore's default is 60). A frozen store
-then fails a call in about 2 x 5 s, so a command names it within ~15 s instead of minutes."""
+then fails a call in about 2 x 4 s, so a command names it within ~15 s instead of minutes."""
 DEFAULT_MAX_ATTEMPTS = 2
 """Attempts per call, the first included. Temporal's retry policy does the patient retrying."""
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

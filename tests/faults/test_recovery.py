@@ -1,0 +1,285 @@
+"""Crashes and store outages on real servers: the worker is its own OS process, MinIO is real.
+
+Every case runs the commands as an operator would (``worker.py``, ``start_workflow.py`` with
+their default timeouts) and breaks something the way production does: SIGKILL the worker, stop
+MinIO, freeze MinIO.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
+
+from rag_claimcheck.claimcheck.keys import workflow_prefix
+from rag_claimcheck.faultdrill import (
+    PROJECT_ROOT,
+    WorkerProcess,
+    freeze,
+    restart,
+    started_attempts,
+    store_env,
+    thaw,
+    wait_for_running_activity,
+)
+from rag_claimcheck.samples import scaled_document
+from rag_claimcheck.servers.minio import MinioServer
+from rag_claimcheck.servers.ports import free_port
+from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.storage.memory import MemoryBlobStore
+from rag_claimcheck.storage.s3 import S3BlobStore
+from tests.integration.helpers import running_stack
+
+pytestmark = pytest.mark.integration
+
+MIB = 1024 * 1024
+DOCUMENT_BYTES = 10 * MIB
+"""Big enough that ingest takes seconds (so a fault can land in the middle of it)."""
+SERVER_FAILURE_LIMIT = 4 * 1024
+"""limit.mutableStateActivityFailureSize.error: a bigger retry failure is shown as "Failure exceeds size limit."."""
+
+
+@pytest.fixture(scope="module")
+def big_doc(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("docs") / "handbook-10mib.md"
+    path.write_bytes(scaled_document(DOCUMENT_BYTES))
+    return path
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def own_minio(tmp_path: Path) -> AsyncIterator[MinioServer]:
+    """A MinIO of this test's own, so stopping or freezing it disturbs no other test."""
+    minio = await MinioServer.start(data_dir=tmp_path / "minio-data", port=free_port())
+    yield minio
+    await minio.stop()
+
+
+class Run:
+    """A worker process and a starter process on one task queue, against ``own_minio``."""
+
+    def __init__(self, server: DevServer, minio: MinioServer, tmp_path: Path) -> None:
+        self.server = server
+        self.task_queue = f"faults-{uuid.uuid4().hex[:8]}"
+        self.workflow_id = f"fault-{uuid.uuid4().hex[:8]}"
+        self.bucket = f"faults-{uuid.uuid4().hex[:8]}"
+        self.env = store_env(minio, self.bucket)
+        self.tmp_path = tmp_path
+        self.workers: list[WorkerProcess] = []
+        self.starter: asyncio.subprocess.Process | None = None
+
+    def start_worker(self) -> WorkerProcess:
+        worker = WorkerProcess.start(
+            address=self.server.address,
+            task_queue=self.task_queue,
+            env=self.env,
+            log_path=self.tmp_path / f"worker-{len(self.workers)}.log",
+        )
+        self.workers.append(worker)
+        return worker
+
+    async def start_question(self, doc: Path) -> WorkflowHandle:
+        """``start_workflow.py`` with its defaults; returns the workflow's handle once it exists."""
+        self.starter = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "start_workflow.py",
+            "--address",
+            self.server.address,
+            "--task-queue",
+            self.task_queue,
+            "--doc",
+            str(doc),
+            "--workflow-id",
+            self.workflow_id,
+            "--json",
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **self.env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        client = await Client.connect(self.server.address)
+        handle = client.get_workflow_handle(self.workflow_id)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                await handle.describe()
+                return handle
+            except RPCError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def report(self, timeout: float) -> dict[str, object]:
+        assert self.starter is not None
+        stdout, stderr = await asyncio.wait_for(self.starter.communicate(), timeout)
+        assert stdout, f"the starter printed nothing; stderr:\n{stderr.decode()[-3000:]}"
+        report: dict[str, object] = json.loads(stdout)
+        return report
+
+    async def close(self) -> None:
+        for worker in self.workers:
+            await worker.stop()
+        if self.starter is not None and self.starter.returncode is None:
+            self.starter.kill()
+            await self.starter.wait()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def run(dev_server: DevServer, own_minio: MinioServer, tmp_path: Path) -> AsyncIterator[Run]:
+    run = Run(dev_server, own_minio, tmp_path)
+    yield run
+    await run.close()
+
+
+@pytest.mark.timeout(240)
+async def test_a_worker_killed_mid_ingest_is_replaced_and_the_question_completes_within_60_s(
+    run: Run, big_doc: Path
+) -> None:
+    await run.start_worker().wait_ready()
+    handle = await run.start_question(big_doc)
+    await wait_for_running_activity(handle, "ingest_document", timeout=120)
+    run.workers[0].kill()
+    fresh = run.start_worker()
+    report = await run.report(timeout=180)
+    recovered_in = time.monotonic() - fresh.started_at
+    assert report["status"] == "completed", report
+    assert recovered_in < 60, f"completed {recovered_in:.0f} s after the fresh worker started"
+    assert await started_attempts(handle, "ingest_document") >= 2, "ingest ran again on the fresh worker"
+
+
+@pytest.mark.timeout(300)
+async def test_a_60_s_store_outage_mid_ingest_delays_the_question_and_it_completes(
+    run: Run, own_minio: MinioServer, big_doc: Path
+) -> None:
+    worker = run.start_worker()
+    await worker.wait_ready()
+    handle = await run.start_question(big_doc)
+    await wait_for_running_activity(handle, "ingest_document", timeout=120)
+    await own_minio.stop()
+    failures: list[bytes] = []
+    outage_ends = time.monotonic() + 60
+    while time.monotonic() < outage_ends:
+        desc = await handle.describe()
+        failures += [
+            p.last_failure.SerializeToString()
+            for p in desc.raw_description.pending_activities
+            if p.HasField("last_failure")
+        ]
+        await asyncio.sleep(2)
+    back = await restart(own_minio)
+    try:
+        report = await run.report(timeout=180)
+    finally:
+        await back.stop()
+    assert report["status"] == "completed", report
+    assert failures, "the server showed the activity's last failure while it retried"
+    last = Failure.FromString(failures[-1])
+    assert len(failures[-1]) < SERVER_FAILURE_LIMIT
+    assert last.message != "Failure exceeds size limit."
+    shown = f"{last.message} {last.cause.message} {last.application_failure_info.type} {last.cause.application_failure_info.type}"
+    assert "ClaimCheckStoreUnavailable" in shown, shown
+    log = worker.log_path.read_text()
+    assert "Traceback" not in log
+    retries = [line for line in log.splitlines() if "ClaimCheckStoreUnavailable" in line]
+    assert retries and all("(retried)" in line for line in retries)
+    assert await started_attempts(handle, "ingest_document") >= 2
+
+
+@pytest.mark.timeout(120)
+async def test_a_frozen_store_is_named_by_the_starter_within_20_s(
+    dev_server: DevServer, own_minio: MinioServer, tmp_path: Path
+) -> None:
+    bucket = f"frozen-{uuid.uuid4().hex[:8]}"
+    # What starting the command costs on this machine right now (imports, a refused connect):
+    # the shared machine is noisy, so the bound is on the time the frozen store adds to it.
+    started = time.monotonic()
+    baseline = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "start_workflow.py",
+        "--address",
+        f"127.0.0.1:{free_port()}",
+        cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await asyncio.wait_for(baseline.wait(), 60)
+    startup = time.monotonic() - started
+    async with running_stack(dev_server, mode="codec", store=MemoryBlobStore()) as stack:
+        pid = freeze(own_minio)
+        try:
+            started = time.monotonic()
+            starter = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "start_workflow.py",
+                "--address",
+                dev_server.address,
+                "--task-queue",
+                stack.task_queue,
+                "--json",
+                cwd=PROJECT_ROOT,
+                env={**os.environ, **store_env(own_minio, bucket)},
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            stdout, _ = await asyncio.wait_for(starter.communicate(), 60)
+            elapsed = time.monotonic() - started
+        finally:
+            thaw(pid)
+    report = json.loads(stdout)
+    assert report["status"] == "failed"
+    assert report["error"]["type"] == "ClaimCheckStoreUnavailable"
+    assert f"store=s3://{bucket}, endpoint={own_minio.endpoint_url}" in report["error"]["message"]
+    assert elapsed - startup < 15, f"the starter took {elapsed:.1f} s, {startup:.1f} s of it to start"
+
+
+@pytest.mark.timeout(240)
+async def test_cancelling_mid_ingest_stops_the_activity_and_ends_canceled_with_the_blobs_kept(
+    run: Run, own_minio: MinioServer, big_doc: Path
+) -> None:
+    await run.start_worker().wait_ready()
+    handle = await run.start_question(big_doc)
+    await wait_for_running_activity(handle, "ingest_document", timeout=120)
+    started = time.monotonic()
+    cancel = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "start_workflow.py",
+        "--address",
+        run.server.address,
+        "--cancel",
+        run.workflow_id,
+        "--json",
+        cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await asyncio.wait_for(cancel.communicate(), 90)
+    elapsed = time.monotonic() - started
+    assert json.loads(stdout) == {"status": "canceled", "workflow_id": run.workflow_id}
+    assert cancel.returncode == 0
+    assert elapsed < 40, f"cancelling took {elapsed:.0f} s"
+    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+    events = [e.event_type for e in (await handle.fetch_history()).events]
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED in events, "ingest itself acknowledged the cancel"
+    report = await run.report(timeout=30)
+    assert report["status"] == "canceled", report
+    store = S3BlobStore(
+        bucket=run.bucket,
+        endpoint_url=own_minio.endpoint_url,
+        access_key_id=own_minio.access_key,
+        secret_access_key=own_minio.secret_key,
+    )
+    try:
+        blobs = await store.list(prefix=workflow_prefix(namespace="default", workflow_id=run.workflow_id))
+    finally:
+        await store.close()
+    assert sum(b.size for b in blobs) >= DOCUMENT_BYTES, "the document's blob is still there for gc"
