@@ -34,6 +34,7 @@ from rag_claimcheck.cli import (
 from rag_claimcheck.logs import configure_command_logging
 from rag_claimcheck.preflight import CommandError
 from rag_claimcheck.rag.errors import check_question
+from rag_claimcheck.run import DEFAULT_EXECUTION_TIMEOUT
 from rag_claimcheck.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
 from rag_claimcheck.shutdown import Interrupted, run_command
 
@@ -73,7 +74,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[CommandParser, argparse.N
     parser.add_argument("--top-k", type=int, default=4, help="passages to retrieve (1-50, default 4)")
     parser.add_argument("--workflow-id", help="workflow id (default: generated)")
     parser.add_argument(
-        "--timeout", type=float, default=300, help="workflow execution timeout in seconds (default 300)"
+        "--timeout",
+        type=float,
+        default=DEFAULT_EXECUTION_TIMEOUT.total_seconds(),
+        help="workflow execution timeout in seconds (default 3600: longer than the 30-minute store outage "
+        "one step rides out, so a crash or an outage delays the answer instead of timing it out)",
     )
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     parser.add_argument(

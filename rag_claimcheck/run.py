@@ -8,13 +8,21 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    FailureError,
+)
 from temporalio.service import RPCError
 
 from rag_claimcheck.rag.models import RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow
 
-DEFAULT_EXECUTION_TIMEOUT = timedelta(minutes=5)
+DEFAULT_EXECUTION_TIMEOUT = timedelta(hours=1)
+"""The starter's default run timeout: longer than one step's STEP_DEADLINE (30 min, the longest store
+outage a step rides out) plus the rest of the work, so a recovery is never cut short by default."""
 _WRAPPERS = (WorkflowFailureError, ActivityError, ChildWorkflowError)
 
 
@@ -91,7 +99,11 @@ async def ask_question(
         report.sources = [asdict(s) for s in result.sources]
     except (WorkflowFailureError, ApplicationError) as e:  # ApplicationError: decoding the result failed
         report.error = describe_error(e)
-        report.status = "failed"
+        report.status = (
+            "canceled"
+            if isinstance(e, WorkflowFailureError) and isinstance(e.cause, CancelledError)
+            else "failed"
+        )
     try:
         desc = await handle.describe()
     except RPCError:

@@ -11,6 +11,7 @@ from temporalio.common import RawValue
 from rag_claimcheck.claimcheck.offload import offloaded
 from rag_claimcheck.rag.answer import Answerer, answerer_from_env
 from rag_claimcheck.rag.errors import INVALID_PARAMETER, bad_input, check_question, check_top_k
+from rag_claimcheck.rag.heartbeat import heartbeating
 from rag_claimcheck.rag.ingest import ingest
 from rag_claimcheck.rag.models import (
     MAX_TOP_K,
@@ -45,7 +46,7 @@ class RagActivities:
         Returns an :class:`IngestedDocument` (chunk offsets, not text), marked to be claim-checked
         whatever its size: its size grows with the document, and it travels on to retrieval.
         """
-        ingested = await asyncio.to_thread(ingest, document)
+        ingested = await heartbeating(asyncio.to_thread(ingest, document))
         return offloaded(activity.payload_converter(), ingested)
 
     @activity.defn(name="retrieve_passages")
@@ -64,8 +65,9 @@ class RagActivities:
                 f"{ingested.char_count}: the chunk offsets belong to another document",
                 INVALID_PARAMETER,
             )
-        index = await asyncio.to_thread(self.index_cache.get, ingested, document.text)
-        return Retrieval(passages=index.search(question, top_k), document=ingested.key)
+        index = await heartbeating(asyncio.to_thread(self.index_cache.get, ingested, document.text))
+        passages = await heartbeating(asyncio.to_thread(index.search, question, top_k))
+        return Retrieval(passages=passages, document=ingested.key)
 
     @activity.defn(name="retrieve_from_cache")
     async def retrieve_from_cache(self, document: DocumentKey, query: RetrievalQuery) -> CachedRetrieval:

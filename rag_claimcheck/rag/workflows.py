@@ -7,11 +7,13 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from rag_claimcheck.claimcheck.offload import offloaded
     from rag_claimcheck.rag.activities import RagActivities
     from rag_claimcheck.rag.errors import bad_input, check_question, check_top_k
+    from rag_claimcheck.rag.heartbeat import HEARTBEAT_TIMEOUT
     from rag_claimcheck.rag.models import (
         MAX_TOP_K,
         AnswerRequest,
@@ -26,10 +28,40 @@ with workflow.unsafe.imports_passed_through():
     )
 
 SNIPPET_CHARS = 240
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=5)
+# How the timeouts fit together (README "Faults and recovery"):
+# * a crashed worker is noticed within HEARTBEAT_TIMEOUT (10 s) of its last heartbeat, and the
+#   step is retried on another worker after at most RETRY's first interval;
+# * a store outage fails attempts with ClaimCheckStoreUnavailable; RETRY has no attempt limit and
+#   waits at most RETRY_MAX_INTERVAL between attempts, so the step resumes within ~10 s of the
+#   store's return, as long as the outage is shorter than STEP_DEADLINE;
+# * the starter's default execution timeout (run.DEFAULT_EXECUTION_TIMEOUT, 1 h) exceeds one
+#   step's STEP_DEADLINE plus the other steps' own time, so defaults never time out a recovery.
+RETRY_MAX_INTERVAL = timedelta(seconds=10)
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=RETRY_MAX_INTERVAL,
+    maximum_attempts=0,  # unlimited: bounded by STEP_DEADLINE instead
+)
+STEP_DEADLINE = timedelta(minutes=30)
+"""Schedule-to-close of every step: the longest store outage (or LLM outage) a step rides out."""
 INGEST_TIMEOUT = timedelta(minutes=5)
 RETRIEVE_TIMEOUT = timedelta(minutes=2)
 ANSWER_TIMEOUT = timedelta(minutes=2)
+WAIT_FOR_CANCEL = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+"""For the steps that heartbeat: a cancelled workflow ends only once the running step has
+acknowledged the cancellation (which its next heartbeat brings), so nothing keeps running."""
+
+
+def _stop_if_cancelled() -> None:
+    """End the workflow CANCELED if a cancel was requested while the last step was running.
+
+    A step that finishes before its next heartbeat brings the cancellation back returns its
+    result normally (the SDK then clears the cancellation), so without this check the workflow
+    would go on to the next step.
+    """
+    if workflow.cancellation_reason() is not None:
+        raise asyncio.CancelledError("the workflow was cancelled")
 
 
 def _snippet(text: str) -> str:
@@ -57,18 +89,27 @@ class AiRagWorkflow:
             document,
             result_type=RawValue,
             start_to_close_timeout=INGEST_TIMEOUT,
+            schedule_to_close_timeout=STEP_DEADLINE,
             retry_policy=RETRY,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            cancellation_type=WAIT_FOR_CANCEL,
         )
+        _stop_if_cancelled()
         retrieval = await workflow.execute_activity_method(
             RagActivities.retrieve_passages,
             args=[document, ingested, RetrievalQuery(question=question, top_k=top_k)],
             start_to_close_timeout=RETRIEVE_TIMEOUT,
+            schedule_to_close_timeout=STEP_DEADLINE,
             retry_policy=RETRY,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            cancellation_type=WAIT_FOR_CANCEL,
         )
+        _stop_if_cancelled()
         answer = await workflow.execute_activity_method(
             RagActivities.answer_question,
             AnswerRequest(question=question, passages=retrieval.passages),
             start_to_close_timeout=ANSWER_TIMEOUT,
+            schedule_to_close_timeout=STEP_DEADLINE,
             retry_policy=RETRY,
         )
         return RagResult(
@@ -123,11 +164,15 @@ class ConversationWorkflow:
                 document,
                 result_type=RawValue,
                 start_to_close_timeout=INGEST_TIMEOUT,
+                schedule_to_close_timeout=STEP_DEADLINE,
                 retry_policy=RETRY,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                cancellation_type=WAIT_FOR_CANCEL,
             )
             self._ingested = workflow.payload_converter().from_payload(
                 self._ingested_raw.payload, IngestedDocument
             )
+        _stop_if_cancelled()
         self._ready = True
         allow_continue_as_new = start.allow_continue_as_new
         await workflow.wait_condition(
@@ -163,6 +208,7 @@ class ConversationWorkflow:
                 RagActivities.retrieve_from_cache,
                 args=[self._ingested.key, query],
                 start_to_close_timeout=RETRIEVE_TIMEOUT,
+                schedule_to_close_timeout=STEP_DEADLINE,
                 retry_policy=RETRY,
             )
             passages = cached.passages
@@ -171,13 +217,17 @@ class ConversationWorkflow:
                     RagActivities.retrieve_passages,
                     args=[self._document, self._ingested_raw, query],
                     start_to_close_timeout=RETRIEVE_TIMEOUT,
+                    schedule_to_close_timeout=STEP_DEADLINE,
                     retry_policy=RETRY,
+                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                    cancellation_type=WAIT_FOR_CANCEL,
                 )
                 passages = retrieval.passages
             answer = await workflow.execute_activity_method(
                 RagActivities.answer_question,
                 AnswerRequest(question=question.strip(), passages=passages, history=list(self._turns)),
                 start_to_close_timeout=ANSWER_TIMEOUT,
+                schedule_to_close_timeout=STEP_DEADLINE,
                 retry_policy=RETRY,
             )
             turn = Turn(
