@@ -8,17 +8,20 @@ SIGKILL a worker, stop MinIO, SIGSTOP MinIO.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType, PendingActivityState
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.process import log_tail
@@ -149,3 +152,82 @@ async def started_attempts(handle: WorkflowHandle, activity_type: str) -> int:
             if scheduled.get(attrs.scheduled_event_id) == activity_type:
                 attempt = attrs.attempt
     return attempt
+
+
+class Drill:
+    """Worker processes and one ``start_workflow.py`` process on a fresh task queue and bucket.
+
+    Args:
+        address: The Temporal server.
+        minio: The store both processes use (each drill gets its own bucket).
+        log_dir: Where the workers' logs go.
+    """
+
+    def __init__(self, *, address: str, minio: MinioServer, log_dir: Path) -> None:
+        self.address = address
+        self.task_queue = f"drill-{uuid.uuid4().hex[:8]}"
+        self.workflow_id = f"drill-{uuid.uuid4().hex[:8]}"
+        self.bucket = f"drill-{uuid.uuid4().hex[:8]}"
+        self.env = store_env(minio, self.bucket)
+        self.log_dir = log_dir
+        self.workers: list[WorkerProcess] = []
+        self.starter: asyncio.subprocess.Process | None = None
+
+    def start_worker(self) -> WorkerProcess:
+        """One more ``worker.py`` on the drill's task queue."""
+        worker = WorkerProcess.start(
+            address=self.address,
+            task_queue=self.task_queue,
+            env=self.env,
+            log_path=self.log_dir / f"{self.task_queue}-worker-{len(self.workers)}.log",
+        )
+        self.workers.append(worker)
+        return worker
+
+    async def start_question(self, doc: Path) -> WorkflowHandle:
+        """``start_workflow.py --json`` with its default timeouts; the handle once the workflow exists."""
+        self.starter = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "start_workflow.py",
+            "--address",
+            self.address,
+            "--task-queue",
+            self.task_queue,
+            "--doc",
+            str(doc),
+            "--workflow-id",
+            self.workflow_id,
+            "--json",
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **self.env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        client = await Client.connect(self.address)
+        handle = client.get_workflow_handle(self.workflow_id)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                await handle.describe()
+                return handle
+            except RPCError:
+                if time.monotonic() > deadline or self.starter.returncode is not None:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def report(self, timeout: float) -> dict[str, object]:
+        """The starter's JSON report, once it has exited."""
+        assert self.starter is not None
+        stdout, stderr = await asyncio.wait_for(self.starter.communicate(), timeout)
+        if not stdout:
+            raise RuntimeError(f"the starter printed nothing; stderr:\n{stderr.decode()[-3000:]}")
+        report: dict[str, object] = json.loads(stdout)
+        return report
+
+    async def close(self) -> None:
+        """Stop every worker and the starter."""
+        for worker in self.workers:
+            await worker.stop()
+        if self.starter is not None and self.starter.returncode is None:
+            self.starter.kill()
+            await self.starter.wait()

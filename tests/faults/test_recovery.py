@@ -20,13 +20,12 @@ import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
-from temporalio.service import RPCError
+from temporalio.client import WorkflowExecutionStatus
 
 from rag_claimcheck.claimcheck.keys import workflow_prefix
 from rag_claimcheck.faultdrill import (
     PROJECT_ROOT,
-    WorkerProcess,
+    Drill,
     freeze,
     restart,
     started_attempts,
@@ -66,85 +65,16 @@ async def own_minio(tmp_path: Path) -> AsyncIterator[MinioServer]:
     await minio.stop()
 
 
-class Run:
-    """A worker process and a starter process on one task queue, against ``own_minio``."""
-
-    def __init__(self, server: DevServer, minio: MinioServer, tmp_path: Path) -> None:
-        self.server = server
-        self.task_queue = f"faults-{uuid.uuid4().hex[:8]}"
-        self.workflow_id = f"fault-{uuid.uuid4().hex[:8]}"
-        self.bucket = f"faults-{uuid.uuid4().hex[:8]}"
-        self.env = store_env(minio, self.bucket)
-        self.tmp_path = tmp_path
-        self.workers: list[WorkerProcess] = []
-        self.starter: asyncio.subprocess.Process | None = None
-
-    def start_worker(self) -> WorkerProcess:
-        worker = WorkerProcess.start(
-            address=self.server.address,
-            task_queue=self.task_queue,
-            env=self.env,
-            log_path=self.tmp_path / f"worker-{len(self.workers)}.log",
-        )
-        self.workers.append(worker)
-        return worker
-
-    async def start_question(self, doc: Path) -> WorkflowHandle:
-        """``start_workflow.py`` with its defaults; returns the workflow's handle once it exists."""
-        self.starter = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "start_workflow.py",
-            "--address",
-            self.server.address,
-            "--task-queue",
-            self.task_queue,
-            "--doc",
-            str(doc),
-            "--workflow-id",
-            self.workflow_id,
-            "--json",
-            cwd=PROJECT_ROOT,
-            env={**os.environ, **self.env},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        client = await Client.connect(self.server.address)
-        handle = client.get_workflow_handle(self.workflow_id)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                await handle.describe()
-                return handle
-            except RPCError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
-
-    async def report(self, timeout: float) -> dict[str, object]:
-        assert self.starter is not None
-        stdout, stderr = await asyncio.wait_for(self.starter.communicate(), timeout)
-        assert stdout, f"the starter printed nothing; stderr:\n{stderr.decode()[-3000:]}"
-        report: dict[str, object] = json.loads(stdout)
-        return report
-
-    async def close(self) -> None:
-        for worker in self.workers:
-            await worker.stop()
-        if self.starter is not None and self.starter.returncode is None:
-            self.starter.kill()
-            await self.starter.wait()
-
-
 @pytest_asyncio.fixture(loop_scope="session")
-async def run(dev_server: DevServer, own_minio: MinioServer, tmp_path: Path) -> AsyncIterator[Run]:
-    run = Run(dev_server, own_minio, tmp_path)
+async def run(dev_server: DevServer, own_minio: MinioServer, tmp_path: Path) -> AsyncIterator[Drill]:
+    run = Drill(address=dev_server.address, minio=own_minio, log_dir=tmp_path)
     yield run
     await run.close()
 
 
 @pytest.mark.timeout(240)
 async def test_a_worker_killed_mid_ingest_is_replaced_and_the_question_completes_within_60_s(
-    run: Run, big_doc: Path
+    run: Drill, big_doc: Path
 ) -> None:
     await run.start_worker().wait_ready()
     handle = await run.start_question(big_doc)
@@ -160,7 +90,7 @@ async def test_a_worker_killed_mid_ingest_is_replaced_and_the_question_completes
 
 @pytest.mark.timeout(300)
 async def test_a_60_s_store_outage_mid_ingest_delays_the_question_and_it_completes(
-    run: Run, own_minio: MinioServer, big_doc: Path
+    run: Drill, own_minio: MinioServer, big_doc: Path
 ) -> None:
     worker = run.start_worker()
     await worker.wait_ready()
@@ -245,7 +175,7 @@ async def test_a_frozen_store_is_named_by_the_starter_within_20_s(
 
 @pytest.mark.timeout(240)
 async def test_cancelling_mid_ingest_stops_the_activity_and_ends_canceled_with_the_blobs_kept(
-    run: Run, own_minio: MinioServer, big_doc: Path
+    run: Drill, own_minio: MinioServer, big_doc: Path
 ) -> None:
     await run.start_worker().wait_ready()
     handle = await run.start_question(big_doc)
@@ -255,7 +185,7 @@ async def test_cancelling_mid_ingest_stops_the_activity_and_ends_canceled_with_t
         sys.executable,
         "start_workflow.py",
         "--address",
-        run.server.address,
+        run.address,
         "--cancel",
         run.workflow_id,
         "--json",
