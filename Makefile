@@ -12,7 +12,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup tools browser demo test test-browser test-fast lint bench strip-notebooks clean-tools
+.PHONY: help setup tools browser dev-server demo test test-browser test-fast lint bench strip-notebooks clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -37,6 +37,11 @@ browser: ## Find Chromium for the browser tests, or install Debian's package (as
 	    echo "no chromium: the browser tests need it (sudo apt-get install chromium, or set CHROMIUM_PATH)"; \
 	  fi; }
 
+TEMPORAL = $(shell command -v temporal 2>/dev/null || echo $(TOOLS_BIN)/temporal)
+
+dev-server: tools ## A Temporal dev server on localhost:7233, Web UI :8233 (CODEC_ENDPOINT=url: decode in the UI)
+	@$(TEMPORAL) server start-dev $(if $(CODEC_ENDPOINT),--ui-codec-endpoint $(CODEC_ENDPOINT))
+
 demo: setup tools ## Answer a question on the embedded stack and compare history sizes per mode
 	@$(UV) run python start_workflow.py --embedded --compare
 
@@ -57,6 +62,7 @@ lint: setup ## ruff and mypy
 bench: setup tools ## Run the benchmarks (JSON on stdout; see docs/benchmarks.md)
 	@$(UV) run python benchmarks/codec_bench.py
 	@$(UV) run python benchmarks/rag_bench.py
+	@$(UV) run python benchmarks/recovery_bench.py
 
 strip-notebooks: setup ## Remove outputs from the notebooks before committing
 	@$(UV) run python scripts/strip_notebooks.py notebooks/*.ipynb
