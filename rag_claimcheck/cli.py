@@ -257,6 +257,16 @@ async def cancel_workflow(args: argparse.Namespace) -> int:
     return 0 if status == "CANCELED" else 1
 
 
+def _store_env_prefix(stack: EmbeddedStack) -> str:
+    """The variables another shell needs to reach the stack's own MinIO (empty for other stores)."""
+    if stack.minio is None:
+        return ""
+    return (
+        f"CLAIM_CHECK_S3_ENDPOINT_URL={stack.minio.endpoint_url} CLAIM_CHECK_S3_BUCKET={stack.settings.s3_bucket} "
+        f"AWS_ACCESS_KEY_ID={stack.minio.access_key} AWS_SECRET_ACCESS_KEY={stack.minio.secret_key} "
+    )
+
+
 async def run_worker(args: argparse.Namespace) -> None:
     """Run a worker until interrupted (embedded: with its own dev server)."""
     settings: ClaimCheckSettings = args.settings
@@ -267,8 +277,9 @@ async def run_worker(args: argparse.Namespace) -> None:
             f"dev server at {stack.server.address} (Web UI {stack.server.ui_url}, decoding through the codec "
             f"server at {stack.codec_server.url if stack.codec_server else 'none'}); worker on task queue "
             f"{runtime.task_queue!r}, claim check {settings.mode}, blobs in {stack.store.name}\n"
-            f"ask with: python start_workflow.py --address {stack.server.address} --task-queue {runtime.task_queue} "
-            f"--claim-check {settings.mode}"
+            f"ask with: {_store_env_prefix(stack)}python start_workflow.py --address {stack.server.address} "
+            f"--task-queue {runtime.task_queue} --claim-check {settings.mode}"
+            + (f" --store {settings.store}" if settings.store in ("file", "s3") else "")
         )
         try:
             await runtime.task
