@@ -36,7 +36,7 @@ from rag_claimcheck.preflight import CommandError
 from rag_claimcheck.rag.errors import check_question
 from rag_claimcheck.run import DEFAULT_EXECUTION_TIMEOUT
 from rag_claimcheck.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
-from rag_claimcheck.shutdown import Interrupted, run_command
+from rag_claimcheck.shutdown import Interrupted, exit_without_finalizing, run_command
 
 
 def _read_question_file(parser: CommandParser, path: str) -> str:
@@ -148,4 +148,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_finalizing(main)

@@ -23,7 +23,7 @@ from rag_claimcheck.cli import (
 )
 from rag_claimcheck.logs import configure_command_logging
 from rag_claimcheck.preflight import CommandError
-from rag_claimcheck.shutdown import Interrupted, run_command
+from rag_claimcheck.shutdown import Interrupted, exit_without_finalizing, run_command
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[CommandParser, argparse.Namespace]:
@@ -50,4 +50,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_finalizing(main)

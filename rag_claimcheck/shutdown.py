@@ -10,11 +10,12 @@ stop workers and servers; a second signal exits at once (the servers still stop:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
 
 T = TypeVar("T")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -67,3 +68,24 @@ def run_command(main: Coroutine[Any, Any, T]) -> T:
                 loop.remove_signal_handler(sig)
 
     return asyncio.run(runner())
+
+
+def exit_without_finalizing(main: Callable[[], int]) -> NoReturn:
+    """Run a command's ``main()``, flush its output, and exit without interpreter finalization.
+
+    The Temporal client's Rust threads can outlive the event loop; when CPython finalizes
+    while one of them still holds a thread state, a short-lived client process sometimes dies
+    with ``Fatal Python error: PyGILState_Release`` (SIGABRT) after its work is done
+    (temporalio/sdk-python#300; about one run in three of a bare connect-and-exit here). Every
+    resource the commands open is closed in their own ``finally`` blocks before this point.
+    """
+    try:
+        code = main()
+    except SystemExit as e:  # argparse and parser.fail exit this way
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if e.code is not None and not isinstance(e.code, int):
+            print(e.code, file=sys.stderr)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

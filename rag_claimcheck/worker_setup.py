@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -10,6 +12,9 @@ from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.workflows import AiRagWorkflow, ConversationWorkflow
 
 DEFAULT_TASK_QUEUE = "rag-claimcheck"
+STICKY_TIMEOUT = timedelta(seconds=5)
+"""How long the server offers a workflow's next task to the worker that ran it last before any
+worker may take it (SDK default 10 s): after a worker crash, the workflow goes on 5 s sooner."""
 WORKFLOWS = (AiRagWorkflow, ConversationWorkflow, PayloadProbeWorkflow)
 
 
@@ -32,4 +37,5 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=[*rag.all(), produce_text],
         max_concurrent_activities=max_concurrent_activities,
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
