@@ -29,9 +29,11 @@ async def heartbeating(work: Awaitable[T], *, interval: float = HEARTBEAT_INTERV
 
     If the activity is cancelled, the ``CancelledError`` the SDK raises here propagates: the
     activity ends cancelled at once (a thread already running finishes in the background and its
-    result is dropped).
+    result is dropped). Outside an activity (a direct call, e.g. in a unit test) it just awaits.
     """
     task = asyncio.ensure_future(work)
+    if not activity.in_activity():
+        return await task
     try:
         while True:
             activity.heartbeat()
