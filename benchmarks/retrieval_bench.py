@@ -352,9 +352,7 @@ def main(argv: list[str] | None = None) -> None:
         "top_k": TOP_K,
         "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
         "sample_set_recall_at_4": {"value": sample, "floor": f"{SAMPLE_RECALL_FLOOR}/30"},
-        "sizes": [
-            bench_size(c, engines, args.rounds, args.reference_queries, args.seed) for c in args.chunks
-        ],
+        "sizes": [],
     }
     for chunks in args.chunks:
         report["sizes"].append(bench_size(chunks, engines, args.rounds, args.reference_queries, args.seed))
