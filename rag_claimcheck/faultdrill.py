@@ -27,7 +27,7 @@ from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.process import log_tail
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-WORKER_READY_SECONDS = 90.0
+WORKER_READY_SECONDS = 180.0
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""Running the kit's commands as separate OS processes, as an operator would."""
+"""Running the kit's commands as separate OS processes, as an operator would.
+
+``run`` (one command to its end, bounded) is the integration tests' own.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.integration.test_commands import run
+
+__all__ = ["alive", "command_env", "descendants", "one_line", "run", "spawn"]
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def command_env(**extra: str) -> dict[str, str]:
     """The test's environment plus ``extra``, with unbuffered output."""
     return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python ARGS`` in the repository and wait (bounded) for it."""
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env or command_env(),
-    )
 
 
 def one_line(stream: str) -> str:
