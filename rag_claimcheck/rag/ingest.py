@@ -7,7 +7,7 @@ import mimetypes
 from pathlib import Path
 
 from rag_claimcheck.rag import errors
-from rag_claimcheck.rag.chunking import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP_CHARS, chunk_text
+from rag_claimcheck.rag.chunking import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP_CHARS, chunk_spans
 from rag_claimcheck.rag.models import IngestedDocument, SourceDocument
 
 SUPPORTED_MIME_TYPES = ("text/plain", "text/markdown")
@@ -70,11 +70,16 @@ def ingest(
         raise errors.bad_input(
             f"{document.filename} is empty (no text to answer questions from)", errors.EMPTY_DOCUMENT
         )
-    return IngestedDocument.from_chunks(
+    sha256 = hashlib.sha256(data).hexdigest()
+    byte_size = len(data)
+    del data  # a large document's UTF-8 copy is not needed for chunking
+    starts, ends = chunk_spans(text, max_chars=max_chars, overlap_chars=overlap_chars)
+    return IngestedDocument(
         filename=document.filename,
         mime_type=mime,
-        byte_size=len(data),
+        byte_size=byte_size,
         char_count=len(text),
-        sha256=hashlib.sha256(data).hexdigest(),
-        chunks=chunk_text(text, max_chars=max_chars, overlap_chars=overlap_chars),
+        sha256=sha256,
+        chunk_starts=starts,
+        chunk_ends=ends,
     )
