@@ -28,14 +28,20 @@ from rag_claimcheck.claimcheck.compression import Compression
 from rag_claimcheck.claimcheck.concurrency import DEFAULT_CONCURRENCY, gather_bounded
 from rag_claimcheck.claimcheck.errors import ClaimCheckReferenceInvalid
 from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX
-from rag_claimcheck.claimcheck.offload import is_marked_for_offload
-from rag_claimcheck.claimcheck.reference import ClaimCheckReference, is_recipe_reference, is_reference
+from rag_claimcheck.claimcheck.offload import OFFLOAD_METADATA_KEY, is_marked_for_offload
+from rag_claimcheck.claimcheck.reference import (
+    RECIPE_METADATA_KEY,
+    ClaimCheckReference,
+    is_recipe_reference,
+    is_reference,
+)
 from rag_claimcheck.claimcheck.vault import (
     DEFAULT_MAX_DECOMPRESSED_BYTES,
     DEFAULT_MAX_PAYLOAD_BYTES,
     PayloadVault,
     VaultStats,
     parse_payload,
+    serialized_size,
 )
 from rag_claimcheck.storage.base import BlobStore
 
@@ -121,22 +127,52 @@ class ClaimCheckCodec(PayloadCodec, WithSerializationContext):
         return scoped
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Replace every payload over the threshold by a reference; small ones pass through."""
-        return await gather_bounded(payloads, self._encode_one, limit=self.concurrency)
+        """Replace every payload over the threshold by a reference; small ones pass through.
+
+        The small ones are sorted out first, without a task or a store call each; only the
+        payloads to store run concurrently.
+        """
+        out = list(payloads)
+        todo: list[tuple[int, Payload, bytes]] = []
+        limit = self.inline_max_bytes
+        for i, payload in enumerate(out):
+            # One copy of the data, which a stored payload needs anyway; ByteSize() would
+            # serialize the whole payload, so it is only asked of payloads that may stay inline.
+            data = payload.data
+            if (
+                len(data) > limit
+                or payload.ByteSize() > limit
+                or (OFFLOAD_METADATA_KEY in payload.metadata and is_marked_for_offload(payload))
+            ):
+                todo.append((i, payload, data))
+        self.vault.stats.inline += len(out) - len(todo)
+        if todo:
+            stored = await gather_bounded(todo, self._store, limit=self.concurrency)
+            for (i, _, _), reference in zip(todo, stored, strict=True):
+                out[i] = reference
+        return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         """Replace every reference (ours or the recipe's v1) by the payload it points at."""
-        return await gather_bounded(payloads, self._decode_one, limit=self.concurrency)
+        out = list(payloads)
+        todo = [
+            (i, p)
+            for i, p in enumerate(out)
+            if is_reference(p) or (RECIPE_METADATA_KEY in p.metadata and is_recipe_reference(p))
+        ]
+        if todo:
+            fetched = await gather_bounded([p for _, p in todo], self._decode_one, limit=self.concurrency)
+            for (i, _), payload in zip(todo, fetched, strict=True):
+                out[i] = payload
+        return out
 
-    async def _encode_one(self, payload: Payload) -> Payload:
-        if payload.ByteSize() <= self.inline_max_bytes and not is_marked_for_offload(payload):
-            self.vault.stats.inline += 1
-            return payload
-        ref = await self.vault.put(payload, namespace=self.namespace, workflow_id=self.workflow_id)
+    async def _store(self, item: tuple[int, Payload, bytes]) -> Payload:
+        _, payload, data = item
+        ref = await self.vault.put(payload, namespace=self.namespace, workflow_id=self.workflow_id, data=data)
         reference = ref.to_payload()
         # Tell the server what was kept out, as the SDK's external storage does: it sums these into
         # describe()'s external_payload_size_bytes / _count and the Web UI's "External Payloads Size".
-        reference.external_payloads.add().size_bytes = payload.ByteSize()
+        reference.external_payloads.add().size_bytes = serialized_size(payload, data)
         return reference
 
     async def _decode_one(self, payload: Payload) -> Payload:

@@ -109,10 +109,13 @@ class PayloadVault:
         self.stats = VaultStats()
 
     async def put(
-        self, payload: Payload, *, namespace: str | None, workflow_id: str | None
+        self, payload: Payload, *, namespace: str | None, workflow_id: str | None, data: bytes | None = None
     ) -> ClaimCheckReference:
-        """Store ``payload.data`` and return the reference (with the metadata) that replaces it."""
-        data = payload.data
+        """Store ``payload.data`` and return the reference (with the metadata) that replaces it.
+
+        ``data``: ``payload.data`` if the caller already has it (reading it copies the bytes).
+        """
+        data = payload.data if data is None else data
         if len(data) > self.max_payload_bytes:
             raise ClaimCheckPayloadTooLarge(
                 f"ClaimCheck refused a payload of {len(data)} bytes [workflow_id={workflow_id}]: "
@@ -126,12 +129,11 @@ class PayloadVault:
         try:
             # Ask the store every time: a cached "already stored" would outlive a cleanup that
             # deleted the blob, and the reference written next would point at nothing.
-            if await self.store.exists(key=key):
-                self.stats.deduplicated += 1
-            else:
-                await self.store.put(key=key, data=stored, sha256_hex=digest)
+            if await self.store.put_if_absent(key=key, data=stored, sha256_hex=digest):
                 self.stats.stored += 1
                 self.stats.stored_bytes += len(stored)
+            else:
+                self.stats.deduplicated += 1
         except InvalidKeyError as e:
             raise ClaimCheckReferenceInvalid(
                 f"ClaimCheck encode failed [key={key[:120]}, workflow_id={workflow_id}]: {e}",
@@ -231,6 +233,16 @@ class PayloadVault:
         self.stats.fetched += 1
         self.stats.fetched_bytes += len(stored)
         return stored
+
+
+def _varint_size(n: int) -> int:
+    return max(1, (n.bit_length() + 6) // 7)
+
+
+def serialized_size(payload: Payload, data: bytes) -> int:
+    """``payload.ByteSize()`` without serializing ``data`` again (``data`` is ``payload.data``)."""
+    rest = Payload(metadata=payload.metadata, external_payloads=payload.external_payloads).ByteSize()
+    return rest + (1 + _varint_size(len(data)) + len(data) if data else 0)
 
 
 def parse_payload(data: bytes, *, key: str, workflow_id: str | None) -> Payload:

@@ -97,6 +97,17 @@ class BlobStore(ABC):
         the upload (S3 ``ChecksumSHA256``) instead of computing a checksum of its own.
         """
 
+    async def put_if_absent(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> bool:
+        """Store ``data`` under ``key`` unless a blob is there already; True if it stored.
+
+        For content-addressed keys (same key, same bytes). The default asks :meth:`exists`
+        first; a backend with conditional writes can do both in one request.
+        """
+        if await self.exists(key=key):
+            return False
+        await self.put(key=key, data=data, sha256_hex=sha256_hex)
+        return True
+
     @abstractmethod
     async def get(self, *, key: str) -> bytes:
         """Return the blob under ``key``."""

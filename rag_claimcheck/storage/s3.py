@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import re
 from typing import Any
 
@@ -34,6 +35,8 @@ then fails a call in about 2 x 4 s, so a command names it within ~15 s instead o
 DEFAULT_MAX_ATTEMPTS = 2
 """Attempts per call, the first included. Temporal's retry policy does the patient retrying."""
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+CONDITIONAL_PUT_MAX_BYTES = 8 * 1024 * 1024
+"""Up to this size a blob is sent with a conditional PUT; a larger one is HEADed first."""
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
@@ -82,7 +85,13 @@ class S3BlobStore(BlobStore):
             read_timeout=read_timeout,
             retries={"mode": "standard", "total_max_attempts": DEFAULT_MAX_ATTEMPTS},
             signature_version="s3v4",
-            s3={"addressing_style": "path"} if endpoint_url else None,
+            # The kit hashes every blob itself and sends the digest as ChecksumSHA256, which the
+            # server verifies, and checks the sha256 of what it reads back. So botocore neither
+            # hashes the body again to sign it (the checksum header is signed) nor computes or
+            # validates a checksum of its own.
+            s3={"payload_signing_enabled": False, **({"addressing_style": "path"} if endpoint_url else {})},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
         )
         self._create_bucket = create_bucket
         self._stack: contextlib.AsyncExitStack | None = None
@@ -139,13 +148,40 @@ class S3BlobStore(BlobStore):
         )
 
     async def put(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> None:
-        validate_key(key)
-        client = await self._ensure_client()
-        extra = {"ChecksumSHA256": base64.b64encode(bytes.fromhex(sha256_hex)).decode()} if sha256_hex else {}
         try:
-            await client.put_object(Bucket=self.bucket, Key=key, Body=bytes(data), **extra)
+            await self._put(key, data, sha256_hex)
         except (ClientError, BotoCoreError) as e:
             raise self._unavailable("put", key, e) from e
+
+    async def _put(self, key: str, data: bytes, sha256_hex: str | None, **conditions: str) -> None:
+        validate_key(key)
+        client = await self._ensure_client()
+        # The server checks the upload against this digest (the body itself is not signed).
+        digest = bytes.fromhex(sha256_hex) if sha256_hex else hashlib.sha256(data).digest()
+        await client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=bytes(data),
+            ChecksumSHA256=base64.b64encode(digest).decode(),
+            **conditions,
+        )
+
+    async def put_if_absent(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> bool:
+        """One conditional PUT (``If-None-Match: *``) for blobs up to 8 MiB; HEAD first for larger.
+
+        A refused PUT (412) means the blob is there. A large blob is not sent just to be refused.
+        """
+        if len(data) > CONDITIONAL_PUT_MAX_BYTES:
+            return await super().put_if_absent(key=key, data=data, sha256_hex=sha256_hex)
+        try:
+            await self._put(key, data, sha256_hex, IfNoneMatch="*")
+        except ClientError as e:
+            if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412:
+                return False
+            raise self._unavailable("put", key, e) from e
+        except BotoCoreError as e:
+            raise self._unavailable("put", key, e) from e
+        return True
 
     async def get(self, *, key: str) -> bytes:
         validate_key(key)

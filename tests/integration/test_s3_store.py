@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pytest
 
 from rag_claimcheck.servers.ports import free_port
-from rag_claimcheck.storage import BlobNotFoundError, InvalidKeyError, StoreUnavailableError
+from rag_claimcheck.storage import BlobNotFoundError, InvalidKeyError, StoreUnavailableError, s3
 from rag_claimcheck.storage.s3 import S3BlobStore
 
 pytestmark = pytest.mark.integration
@@ -57,3 +60,37 @@ async def test_unreachable_endpoint_raises_store_unavailable_naming_the_endpoint
 def test_invalid_bucket_names_are_refused_before_any_request(bucket: str) -> None:
     with pytest.raises(ValueError, match="invalid S3 bucket name"):
         S3BlobStore(bucket=bucket)
+
+
+async def test_the_server_checks_uploads_against_the_kits_sha256_and_botocore_hashes_nothing_again(
+    s3_store: S3BlobStore,
+) -> None:
+    data = b"claim check " * 1000
+    await s3_store.put(key="sum/ok", data=b"warm")  # opens the client
+    sent: list[dict[str, str]] = []
+    s3_store._client.meta.events.register(
+        "before-send.s3.PutObject", lambda request, **_: sent.append(dict(request.headers))
+    )
+    await s3_store.put(key="sum/ok", data=data, sha256_hex=hashlib.sha256(data).hexdigest())
+    headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in sent[-1].items()}
+    assert headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"  # the body is not hashed to sign it
+    assert headers["x-amz-checksum-sha256"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert not any(k.startswith("x-amz-checksum-") and k != "x-amz-checksum-sha256" for k in headers)
+    assert await s3_store.get(key="sum/ok") == data
+
+    with pytest.raises(StoreUnavailableError, match="sum/bad"):
+        await s3_store.put(key="sum/bad", data=data, sha256_hex=hashlib.sha256(b"other").hexdigest())
+    assert not await s3_store.exists(key="sum/bad")
+
+
+@pytest.mark.parametrize("conditional_max", [8 * 1024 * 1024, 0])
+async def test_put_if_absent_stores_once_and_never_overwrites(
+    s3_store: S3BlobStore, monkeypatch: pytest.MonkeyPatch, conditional_max: int
+) -> None:
+    # Small blobs: one conditional PUT (412 when present); large ones (max 0 here): HEAD, then PUT.
+    monkeypatch.setattr(s3, "CONDITIONAL_PUT_MAX_BYTES", conditional_max)
+    assert await s3_store.put_if_absent(
+        key="once/k", data=b"first", sha256_hex=hashlib.sha256(b"first").hexdigest()
+    )
+    assert not await s3_store.put_if_absent(key="once/k", data=b"other")
+    assert await s3_store.get(key="once/k") == b"first"
