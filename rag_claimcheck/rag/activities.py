@@ -27,6 +27,12 @@ from rag_claimcheck.rag.models import (
 from rag_claimcheck.rag.retrieval import IndexCache
 
 
+def _parse_document(document: RawValue) -> SourceDocument:
+    value = activity.payload_converter().from_payload(document.payload, SourceDocument)
+    assert isinstance(value, SourceDocument)
+    return value
+
+
 class RagActivities:
     """Activities bound to one answerer and one per-process BM25 index cache.
 
@@ -41,31 +47,38 @@ class RagActivities:
 
     @activity.defn(name="ingest_document")
     async def ingest_document(self, document: SourceDocument) -> RawValue:
-        """Check (text type, valid UTF-8, not empty) and chunk a document.
+        """Check (text type, valid UTF-8, not empty) and chunk a document; warm this worker's index.
 
         Returns an :class:`IngestedDocument` (chunk offsets, not text), marked to be claim-checked
         whatever its size: its size grows with the document, and it travels on to retrieval.
+        The BM25 index is built here, while the text is in memory anyway, so retrieval on this
+        worker does not parse the document a second time.
         """
         ingested = await heartbeating(asyncio.to_thread(ingest, document))
+        await heartbeating(asyncio.to_thread(self.index_cache.get, ingested, document.text))
         return offloaded(activity.payload_converter(), ingested)
 
     @activity.defn(name="retrieve_passages")
     async def retrieve_passages(
-        self, document: SourceDocument, ingested: IngestedDocument, query: RetrievalQuery
+        self, document: RawValue, ingested: IngestedDocument, query: RetrievalQuery
     ) -> Retrieval:
         """The ``top_k`` chunks that best match the question (BM25; index cached per document).
 
-        ``ingested`` holds the chunks' offsets into ``document``'s text.
+        ``document`` is the :class:`SourceDocument` payload, parsed only when this worker has no
+        index for it yet; ``ingested`` holds the chunks' offsets into its text.
         """
         question = check_question(query.question)
         top_k = check_top_k(query.top_k, MAX_TOP_K)
-        if len(document.text) != ingested.char_count:
-            raise bad_input(
-                f"{document.filename} has {len(document.text)} characters but was ingested with "
-                f"{ingested.char_count}: the chunk offsets belong to another document",
-                INVALID_PARAMETER,
-            )
-        index = await heartbeating(asyncio.to_thread(self.index_cache.get, ingested, document.text))
+        index = self.index_cache.peek(ingested.sha256)
+        if index is None:
+            source = await heartbeating(asyncio.to_thread(_parse_document, document))
+            if len(source.text) != ingested.char_count:
+                raise bad_input(
+                    f"{source.filename} has {len(source.text)} characters but was ingested with "
+                    f"{ingested.char_count}: the chunk offsets belong to another document",
+                    INVALID_PARAMETER,
+                )
+            index = await heartbeating(asyncio.to_thread(self.index_cache.get, ingested, source.text))
         passages = await heartbeating(asyncio.to_thread(index.search, question, top_k))
         return Retrieval(passages=passages, document=ingested.key)
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import pytest
+from temporalio.api.common.v1 import Payload
+from temporalio.common import RawValue
+from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import ExtractiveAnswerer, OpenAIAnswerer, answerer_from_env
@@ -20,6 +27,7 @@ from rag_claimcheck.rag.retrieval import BM25Index, IndexCache
 from rag_claimcheck.samples import sample_qa, sample_text
 from tests.openai_stub import openai_stub
 
+T = TypeVar("T")
 RECALL_AT_4_FLOOR = 28 / 30
 """Measured 28/30 at k=4 and 23/30 at k=1 with Snowball stemming; fewer at k=4 means retrieval regressed."""
 
@@ -115,8 +123,12 @@ class TestIndexCache:
         self, source: SourceDocument, handbook: IngestedDocument
     ) -> None:
         activities = RagActivities(answerer=ExtractiveAnswerer(), index_cache=IndexCache(max_documents=2))
-        await activities.retrieve_passages(source, handbook, RetrievalQuery("Shoal lag", 3))
-        await activities.retrieve_passages(source, handbook, RetrievalQuery("Keel backups", 3))
+        await run_activity(
+            activities.retrieve_passages, raw(source), handbook, RetrievalQuery("Shoal lag", 3)
+        )
+        await run_activity(
+            activities.retrieve_passages, raw(source), handbook, RetrievalQuery("Keel backups", 3)
+        )
         assert (activities.index_cache.misses, activities.index_cache.hits) == (1, 1)
 
     async def test_the_cached_path_answers_only_from_a_warm_index(
@@ -126,7 +138,7 @@ class TestIndexCache:
         query = RetrievalQuery("Shoal consumer lag", 3)
         miss = await activities.retrieve_from_cache(handbook.key, query)
         assert (miss.hit, miss.passages) == (False, [])
-        full = await activities.retrieve_passages(source, handbook, query)
+        full = await run_activity(activities.retrieve_passages, raw(source), handbook, query)
         assert full.document == handbook.key
         hit = await activities.retrieve_from_cache(handbook.key, query)
         assert hit.hit and hit.passages == full.passages
@@ -157,8 +169,11 @@ class TestIndexCache:
         self, source: SourceDocument, handbook: IngestedDocument, question: str, top_k: int, error_type: str
     ) -> None:
         with pytest.raises(ApplicationError) as info:
-            await RagActivities(answerer=ExtractiveAnswerer()).retrieve_passages(
-                source, handbook, RetrievalQuery(question, top_k)
+            await run_activity(
+                RagActivities(answerer=ExtractiveAnswerer()).retrieve_passages,
+                raw(source),
+                handbook,
+                RetrievalQuery(question, top_k),
             )
         assert info.value.type == error_type
         assert info.value.non_retryable
@@ -168,14 +183,40 @@ class TestIndexCache:
     ) -> None:
         other = SourceDocument(filename="other.md", mime_type="text/markdown", text=source.text[:1000])
         with pytest.raises(ApplicationError) as info:
-            await RagActivities(answerer=ExtractiveAnswerer()).retrieve_passages(
-                other, handbook, RetrievalQuery("Shoal lag", 4)
+            await run_activity(
+                RagActivities(answerer=ExtractiveAnswerer()).retrieve_passages,
+                raw(other),
+                handbook,
+                RetrievalQuery("Shoal lag", 4),
             )
         assert (info.value.type, info.value.non_retryable) == ("InvalidParameter", True)
         assert info.value.message == (
             f"other.md has 1000 characters but was ingested with {len(source.text)}: "
             "the chunk offsets belong to another document"
         )
+
+    async def test_ingest_warms_the_index_so_retrieval_does_not_parse_the_document_again(
+        self, source: SourceDocument
+    ) -> None:
+        activities = RagActivities(answerer=ExtractiveAnswerer())
+        result = await run_activity(activities.ingest_document, source)
+        ingested = DataConverter.default.payload_converter.from_payload(result.payload, IngestedDocument)
+        assert activities.index_cache.peek(ingested.sha256) is not None
+        # The document payload is not even looked at: the index this worker built answers.
+        unreadable = RawValue(Payload(metadata={"encoding": b"json/plain"}, data=b"not a document"))
+        found = await run_activity(
+            activities.retrieve_passages, unreadable, ingested, RetrievalQuery("Shoal consumer lag", 4)
+        )
+        assert any("45,000" in p.text for p in found.passages)
+
+
+def raw(document: SourceDocument) -> RawValue:
+    """The document as the payload a workflow forwards."""
+    return RawValue(DataConverter.default.payload_converter.to_payload(document))
+
+
+async def run_activity(fn: Callable[..., Awaitable[T]], *args: object) -> T:
+    return await ActivityEnvironment().run(fn, *args)
 
 
 class TestExtractiveAnswerer:
