@@ -7,8 +7,11 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.claimcheck.refs import RefStore
 from rag_claimcheck.probe import PayloadProbeWorkflow, produce_text
 from rag_claimcheck.rag.activities import RagActivities
+from rag_claimcheck.rag.transcript import Transcript
 from rag_claimcheck.rag.workflows import AiRagWorkflow, ConversationWorkflow
 
 DEFAULT_TASK_QUEUE = "rag-claimcheck"
@@ -29,8 +32,16 @@ def build_worker(
 
     Args:
         activities: The RAG activities (default: answerer from the environment, fresh index cache).
+            Without a transcript of their own, conversations store their turns in the client's
+            claim-check store (whatever the mode).
     """
     rag = activities if activities is not None else RagActivities()
+    if rag.transcript is None:
+        plugin = next(
+            (p for p in client.config().get("plugins", []) if isinstance(p, ClaimCheckPlugin)), None
+        )
+        if plugin is not None:
+            rag.transcript = Transcript(RefStore(plugin.store, key_prefix=plugin.settings.key_prefix))
     return Worker(
         client,
         task_queue=task_queue,

@@ -77,6 +77,7 @@ class ClaimCheckStorageDriver(StorageDriver):
             compression=compression,
             key_prefix=key_prefix,
             max_decompressed_bytes=max_decompressed_bytes,
+            mode="extstore",
         )
         self._name = driver_name
 

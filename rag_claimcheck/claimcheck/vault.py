@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -36,6 +37,7 @@ from rag_claimcheck.claimcheck.errors import (
 )
 from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX, blob_key
 from rag_claimcheck.claimcheck.reference import ClaimCheckReference
+from rag_claimcheck.metrics import current as current_metrics
 from rag_claimcheck.storage.base import BlobNotFoundError, BlobStore, InvalidKeyError, StoreUnavailableError
 
 DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024 * 1024
@@ -84,6 +86,7 @@ class PayloadVault:
         max_payload_bytes: Refuse to store a serialized payload larger than this.
         max_decompressed_bytes: Refuse to expand a stored blob beyond this.
         key_prefix: First segment of every key.
+        mode: Who uses the vault (``codec``, ``extstore``, ``refs``), for the metrics' labels.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class PayloadVault:
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
         key_prefix: str = DEFAULT_KEY_PREFIX,
+        mode: str = "codec",
     ) -> None:
         if compression not in COMPRESSIONS:
             raise ValueError(f"compression must be one of {COMPRESSIONS}, got {compression!r}")
@@ -107,6 +111,23 @@ class PayloadVault:
         self.max_decompressed_bytes = max_decompressed_bytes
         self.key_prefix = key_prefix
         self.stats = VaultStats()
+        self.mode = mode
+        self._labels = {"store": store.name.split(":", 1)[0], "mode": mode}
+
+    def _record(self, op: str, started: float, *, moved: int = 0, error: str | None = None) -> None:
+        metrics = current_metrics()
+        if metrics is None:
+            return
+        labels = self._labels
+        metrics.latency_ms.record((time.perf_counter() - started) * 1000, {**labels, "op": op})
+        if error is not None:
+            metrics.errors.add(1, {**labels, "op": op, "error": error})
+        elif op == "put":
+            metrics.puts.add(1, labels)
+            metrics.stored_bytes.add(moved, labels)
+        elif op == "get":
+            metrics.gets.add(1, labels)
+            metrics.fetched_bytes.add(moved, labels)
 
     async def put(
         self, payload: Payload, *, namespace: str | None, workflow_id: str | None, data: bytes | None = None
@@ -126,21 +147,27 @@ class PayloadVault:
         key = blob_key(
             sha256_hex=digest, namespace=namespace, workflow_id=workflow_id, key_prefix=self.key_prefix
         )
+        started = time.perf_counter()
         try:
             # Ask the store every time: a cached "already stored" would outlive a cleanup that
             # deleted the blob, and the reference written next would point at nothing.
             if await self.store.put_if_absent(key=key, data=stored, sha256_hex=digest):
                 self.stats.stored += 1
                 self.stats.stored_bytes += len(stored)
+                self._record("put", started, moved=len(stored))
             else:
                 self.stats.deduplicated += 1
+                if (metrics := current_metrics()) is not None:
+                    metrics.dedup_hits.add(1, self._labels)
         except InvalidKeyError as e:
+            self._record("put", started, error="ClaimCheckReferenceInvalid")
             raise ClaimCheckReferenceInvalid(
                 f"ClaimCheck encode failed [key={key[:120]}, workflow_id={workflow_id}]: {e}",
                 key=key,
                 workflow_id=workflow_id,
             ) from e
         except StoreUnavailableError as e:
+            self._record("put", started, error="ClaimCheckStoreUnavailable")
             # ``from None``: the message already says why, and the failure Temporal records while
             # retrying must stay under the server's 4 KiB limit for activity failures
             # (limit.mutableStateActivityFailureSize.error), or it shows "Failure exceeds size limit."
@@ -150,6 +177,8 @@ class PayloadVault:
                 workflow_id=workflow_id,
             ) from None
         self.stats.original_bytes += len(data)
+        if (metrics := current_metrics()) is not None:
+            metrics.kept_out_bytes.add(payload.ByteSize(), self._labels)
         return ClaimCheckReference(
             key=key,
             store=self.store.name,
@@ -209,9 +238,11 @@ class PayloadVault:
 
     async def fetch_raw(self, key: str, *, workflow_id: str | None) -> bytes:
         """Fetch the stored bytes under ``key``, translating store errors into claim-check errors."""
+        started = time.perf_counter()
         try:
             stored = await self.store.get(key=key)
         except BlobNotFoundError as e:
+            self._record("get", started, error="ClaimCheckPayloadMissing")
             raise ClaimCheckPayloadMissing(
                 f"ClaimCheck decode failed [key={key}, workflow_id={workflow_id}]: "
                 f"the blob is not in {self.store.name} (deleted or expired before the workflow read it)",
@@ -219,17 +250,20 @@ class PayloadVault:
                 workflow_id=workflow_id,
             ) from e
         except InvalidKeyError as e:
+            self._record("get", started, error="ClaimCheckReferenceInvalid")
             raise ClaimCheckReferenceInvalid(
                 f"ClaimCheck decode failed [key={key!r}, workflow_id={workflow_id}]: {e}",
                 key=key,
                 workflow_id=workflow_id,
             ) from e
         except StoreUnavailableError as e:
+            self._record("get", started, error="ClaimCheckStoreUnavailable")
             raise ClaimCheckStoreUnavailable(  # from None: see put()
                 f"ClaimCheck decode failed [key={key}, workflow_id={workflow_id}]: {e}",
                 key=key,
                 workflow_id=workflow_id,
             ) from None
+        self._record("get", started, moved=len(stored))
         self.stats.fetched += 1
         self.stats.fetched_bytes += len(stored)
         return stored

@@ -51,16 +51,26 @@ async def converse(
     top_k: int = 4,
     progress: bool = True,
     end: bool = True,
+    turns_by_reference: bool = True,
 ) -> Conversation:
     """Ask ``asks`` one by one; after each, record the run's history size and the store's contents.
 
-    Stops at the first failure (e.g. the server terminating the workflow) and records it.
+    ``turns_by_reference=False`` sends the whole conversation with every answer call (the
+    quadratic way), for comparison. Stops at the first failure (e.g. the server terminating the
+    workflow) and records it.
     """
     runtime = await stack.runtime(mode, inline_max_bytes=inline_max_bytes)
     workflow_id = f"chat-{mode}-{uuid.uuid4().hex[:6]}"
     handle = await runtime.client.start_workflow(
         ConversationWorkflow.run,
-        args=[document, ConversationInput(top_k=top_k, allow_continue_as_new=allow_continue_as_new)],
+        args=[
+            document,
+            ConversationInput(
+                top_k=top_k,
+                allow_continue_as_new=allow_continue_as_new,
+                turns_by_reference=turns_by_reference,
+            ),
+        ],
         id=workflow_id,
         task_queue=runtime.task_queue,
         execution_timeout=CONVERSATION_TIMEOUT,
@@ -70,7 +80,7 @@ async def converse(
     for turn, question in enumerate(tqdm(asks, desc=label, disable=not progress), start=1):
         try:
             answered = await handle.execute_update(ConversationWorkflow.ask, question)
-            state = await handle.query(ConversationWorkflow.state)
+            state = await handle.query(ConversationWorkflow.stats)
         except (WorkflowUpdateFailedError, RPCError):
             try:
                 await handle.result()
@@ -126,3 +136,46 @@ async def delete_before_pickup(
         except Exception as e:
             return deleted.count, describe_error(e)
     return deleted.count, {"type": "", "message": "the workflow completed"}
+
+
+@dataclass(frozen=True)
+class GrowthFit:
+    """Least-squares fits of a per-turn figure ``y(n)`` over turns ``n = 1..N``.
+
+    Attributes:
+        intercept, linear, quadratic: ``y ≈ intercept + linear·n + quadratic·n²`` (bytes, bytes per
+            turn, bytes per turn²).
+        linear_only_slope: The slope of the best straight line ``y ≈ a + b·n``.
+        linear_only_r2: How well that straight line explains ``y`` (1.0 = exactly linear).
+        quadratic_share: The n² term's share of the fitted growth from turn 1 to turn N.
+    """
+
+    intercept: float
+    linear: float
+    quadratic: float
+    linear_only_slope: float
+    linear_only_r2: float
+    quadratic_share: float
+
+
+def growth_fit(turns: pd.DataFrame, column: str) -> GrowthFit:
+    """Fit ``turns[column]`` against ``turns["turn"]`` with a line and a parabola."""
+    import numpy as np
+
+    n = turns["turn"].to_numpy(dtype=float)
+    y = turns[column].to_numpy(dtype=float)
+    c2, c1, c0 = np.polyfit(n, y, 2)
+    b1, b0 = np.polyfit(n, y, 1)
+    residual = float(np.sum((y - (b0 + b1 * n)) ** 2))
+    total = float(np.sum((y - y.mean()) ** 2))
+    first, last = float(n.min()), float(n.max())
+    quad_growth = abs(c2) * (last**2 - first**2) if total else 0.0
+    lin_growth = abs(c1) * (last - first) if total else 0.0
+    return GrowthFit(
+        intercept=float(c0),
+        linear=float(c1),
+        quadratic=float(c2),
+        linear_only_slope=float(b1),
+        linear_only_r2=1.0 - residual / total if total else 1.0,
+        quadratic_share=quad_growth / (quad_growth + lin_growth) if quad_growth + lin_growth else 0.0,
+    )

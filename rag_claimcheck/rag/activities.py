@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
 from temporalio import activity
@@ -23,8 +24,10 @@ from rag_claimcheck.rag.models import (
     Retrieval,
     RetrievalQuery,
     SourceDocument,
+    Turn,
 )
 from rag_claimcheck.rag.retrieval import IndexCache
+from rag_claimcheck.rag.transcript import Transcript
 
 
 def _parse_document(document: RawValue) -> SourceDocument:
@@ -39,11 +42,21 @@ class RagActivities:
     Args:
         answerer: Default: :func:`~rag_claimcheck.rag.answer.answerer_from_env`.
         index_cache: Default: a new cache for this worker process.
+        transcript: Where conversations store their turns; without one, a conversation's turns
+            travel inline. :func:`~rag_claimcheck.worker_setup.build_worker` sets it from the
+            client's claim-check store.
     """
 
-    def __init__(self, *, answerer: Answerer | None = None, index_cache: IndexCache | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        answerer: Answerer | None = None,
+        index_cache: IndexCache | None = None,
+        transcript: Transcript | None = None,
+    ) -> None:
         self.answerer = answerer if answerer is not None else answerer_from_env()
         self.index_cache = index_cache if index_cache is not None else IndexCache()
+        self.transcript = transcript
 
     @activity.defn(name="ingest_document")
     async def ingest_document(self, document: SourceDocument) -> RawValue:
@@ -97,9 +110,28 @@ class RagActivities:
 
     @activity.defn(name="answer_question")
     async def answer_question(self, request: AnswerRequest) -> Answer:
-        """Answer from the passages (and the conversation so far)."""
+        """Answer from the passages and the conversation so far (inline, or by reference).
+
+        With ``request.store_turn`` and a transcript, the new turn is stored once and the answer
+        carries the conversation's new head (``turn_ref``) for the workflow to pass next time.
+        """
         check_question(request.question)
-        return await self.answerer.answer(request)
+        if request.history_ref is not None:
+            if self.transcript is None:
+                raise bad_input(
+                    "this worker has no store for conversation turns, but the request refers to stored turns",
+                    "TranscriptUnavailable",
+                )
+            request = dataclasses.replace(request, history=await self.transcript.load(request.history_ref))
+        answer = await self.answerer.answer(request)
+        if not request.store_turn or self.transcript is None:
+            return answer
+        turn = Turn(
+            question=request.question.strip(),
+            answer=answer.text,
+            sources=[p.chunk_index for p in request.passages],
+        )
+        return dataclasses.replace(answer, turn_ref=await self.transcript.append(request.history_ref, turn))
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity, for ``Worker(activities=...)``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rag_claimcheck.claimcheck.refs import DataRef
 from rag_claimcheck.rag import errors
 
 DEFAULT_TOP_K = 4
@@ -163,11 +164,18 @@ class Turn:
 
 @dataclass(frozen=True)
 class AnswerRequest:
-    """Everything the answerer sees: the question, the passages, and the conversation so far."""
+    """Everything the answerer sees: the question, the passages, and the conversation so far.
+
+    The conversation comes inline (``history``) or, stored turn by turn, as a reference to its
+    newest turn (``history_ref``; see :mod:`rag_claimcheck.rag.transcript`). With ``store_turn``
+    the activity stores the new turn and returns the new head in :attr:`Answer.turn_ref`.
+    """
 
     question: str
     passages: list[Passage]
     history: list[Turn] = field(default_factory=list)
+    history_ref: DataRef | None = None
+    store_turn: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,8 @@ class Answer:
     model: str
     extractive: bool
     cited_chunks: list[int]
+    turn_ref: DataRef | None = None
+    """The stored conversation's new head, when the request asked to store the turn."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +237,26 @@ class ConversationInput:
     generation: int = 0
     allow_continue_as_new: bool = True
     """False only to demonstrate what happens to a history that is never reset."""
+    history_ref: DataRef | None = None
+    """The stored conversation's newest turn (carried across continue-as-new)."""
+    turns_by_reference: bool = True
+    """Store each turn once and pass the answer activity a reference (linear storage); False
+    sends the whole conversation with every call (quadratic), for comparison."""
+
+
+@dataclass(frozen=True)
+class ConversationStats:
+    """What the conversation's ``stats`` Query returns: sizes without the turns.
+
+    Cheap to poll: unlike :class:`ConversationState` it does not grow with the conversation (a
+    growing query result over the claim-check threshold is stored again on every poll).
+    """
+
+    turns: int
+    history_size_bytes: int
+    history_length: int
+    generation: int
+    ended: bool
 
 
 @dataclass(frozen=True)

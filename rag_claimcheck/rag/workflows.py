@@ -11,6 +11,7 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from rag_claimcheck.claimcheck.offload import offloaded
+    from rag_claimcheck.claimcheck.refs import DataRef
     from rag_claimcheck.rag.activities import RagActivities
     from rag_claimcheck.rag.errors import bad_input, check_question, check_top_k
     from rag_claimcheck.rag.heartbeat import HEARTBEAT_TIMEOUT
@@ -19,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         AnswerRequest,
         ConversationInput,
         ConversationState,
+        ConversationStats,
         IngestedDocument,
         RagRequest,
         RagResult,
@@ -129,9 +131,12 @@ class AiRagWorkflow:
 class ConversationWorkflow:
     """A long-running chat over one document.
 
-    * Update ``ask(question)`` → the answer (a :class:`Turn`); every LLM call carries the whole
-      conversation so far, which is what makes the history grow turn by turn.
-    * Query ``state()`` → turns and the history's size as the workflow sees it.
+    * Update ``ask(question)`` → the answer (a :class:`Turn`); every LLM call sees the whole
+      conversation so far. By default the answer activity stores each turn once and the workflow
+      passes it a reference to the newest (``turns_by_reference``; linear store growth, history
+      per turn bounded); otherwise the conversation travels inline with every call (quadratic).
+    * Query ``state()`` → turns and the history's size as the workflow sees it; ``stats()`` →
+      the sizes only.
     * Signal ``end()`` → finish and return the turns.
     * When Temporal suggests it, the workflow continues as new, carrying the document (the same
       bytes, so the same blob), its chunk offsets and the turns (with claim check on, as references).
@@ -146,11 +151,15 @@ class ConversationWorkflow:
         self._lock = asyncio.Lock()
         self._generation = 0
         self._ready = False
+        self._history_ref: DataRef | None = None
+        self._by_reference = True
 
     @workflow.run
     async def run(self, document: RawValue, start: ConversationInput) -> list[Turn]:
         self._turns = list(start.turns)
         self._generation = start.generation
+        self._history_ref = start.history_ref
+        self._by_reference = start.turns_by_reference
         self._top_k = check_top_k(start.top_k, MAX_TOP_K)
         # The document is forwarded, never parsed here (see AiRagWorkflow). The chunk offsets are
         # parsed once (the cache key is in them) and forwarded as marked, byte-identical payloads.
@@ -193,6 +202,8 @@ class ConversationWorkflow:
                 top_k=self._top_k,
                 generation=self._generation + 1,
                 allow_continue_as_new=allow_continue_as_new,
+                history_ref=self._history_ref,
+                turns_by_reference=self._by_reference,
             )
             workflow.continue_as_new(args=[self._document, offloaded(workflow.payload_converter(), carried)])
         return self._turns
@@ -223,13 +234,26 @@ class ConversationWorkflow:
                     cancellation_type=WAIT_FOR_CANCEL,
                 )
                 passages = retrieval.passages
+            # The stored chain (history_ref) is used only while it holds every turn so far; a
+            # worker without a transcript store answers without storing, and the next call falls
+            # back to the inline conversation.
+            head = self._history_ref
+            complete = head is not None and head.count == len(self._turns)
+            by_ref = self._by_reference and complete
             answer = await workflow.execute_activity_method(
                 RagActivities.answer_question,
-                AnswerRequest(question=question.strip(), passages=passages, history=list(self._turns)),
+                AnswerRequest(
+                    question=question.strip(),
+                    passages=passages,
+                    history=[] if by_ref else list(self._turns),
+                    history_ref=head if by_ref else None,
+                    store_turn=self._by_reference and (complete or not self._turns),
+                ),
                 start_to_close_timeout=ANSWER_TIMEOUT,
                 schedule_to_close_timeout=STEP_DEADLINE,
                 retry_policy=RETRY,
             )
+            self._history_ref = answer.turn_ref
             turn = Turn(
                 question=question.strip(), answer=answer.text, sources=[p.chunk_index for p in passages]
             )
@@ -248,6 +272,18 @@ class ConversationWorkflow:
         info = workflow.info()
         return ConversationState(
             turns=list(self._turns),
+            history_size_bytes=info.get_current_history_size(),
+            history_length=info.get_current_history_length(),
+            generation=self._generation,
+            ended=self._ended,
+        )
+
+    @workflow.query
+    def stats(self) -> ConversationStats:
+        """How many turns and how big the current run's history is (small; cheap to poll)."""
+        info = workflow.info()
+        return ConversationStats(
+            turns=len(self._turns),
             history_size_bytes=info.get_current_history_size(),
             history_length=info.get_current_history_length(),
             generation=self._generation,
