@@ -7,7 +7,8 @@ every backend so that a key that is safe in memory is also safe on disk and in S
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 
 MAX_KEY_LENGTH = 1024
@@ -40,10 +41,14 @@ class StoreUnavailableError(BlobStoreError):
 
 @dataclass(frozen=True)
 class BlobInfo:
-    """One object in a listing."""
+    """One object in a listing: key, size in bytes, and when it was last written (UTC).
+
+    ``modified`` is None only where a backend cannot tell; garbage collection treats that as "now".
+    """
 
     key: str
     size: int
+    modified: datetime | None = field(default=None, compare=False)
 
 
 def validate_key(key: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rag_claimcheck.storage.base import (
@@ -88,7 +89,9 @@ class FileBlobStore(BlobStore):
                 full = Path(dirpath) / filename
                 key = full.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
-                    found.append(BlobInfo(key=key, size=full.stat().st_size))
+                    stat = full.stat()
+                    modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc)
+                    found.append(BlobInfo(key=key, size=stat.st_size, modified=modified))
         return sorted(found, key=lambda b: b.key)
 
     async def list(self, *, prefix: str) -> list[BlobInfo]:

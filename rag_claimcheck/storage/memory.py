@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from rag_claimcheck.storage.base import BlobInfo, BlobNotFoundError, BlobStore, validate_key, validate_prefix
 
 
@@ -10,6 +12,7 @@ class MemoryBlobStore(BlobStore):
 
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
+        self.written: dict[str, datetime] = {}
         self.calls: dict[str, int] = {"put": 0, "get": 0, "exists": 0, "delete": 0, "list": 0}
 
     @property
@@ -19,6 +22,7 @@ class MemoryBlobStore(BlobStore):
     async def put(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> None:
         self.calls["put"] += 1
         self.blobs[validate_key(key)] = bytes(data)
+        self.written[key] = datetime.now(timezone.utc)
 
     async def get(self, *, key: str) -> bytes:
         self.calls["get"] += 1
@@ -38,7 +42,11 @@ class MemoryBlobStore(BlobStore):
     async def list(self, *, prefix: str) -> list[BlobInfo]:
         self.calls["list"] += 1
         validate_prefix(prefix)
-        return [BlobInfo(key=k, size=len(v)) for k, v in sorted(self.blobs.items()) if k.startswith(prefix)]
+        return [
+            BlobInfo(key=k, size=len(v), modified=self.written.get(k))
+            for k, v in sorted(self.blobs.items())
+            if k.startswith(prefix)
+        ]
 
     @property
     def total_calls(self) -> int:

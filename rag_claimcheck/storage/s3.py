@@ -11,6 +11,7 @@ import base64
 import contextlib
 import hashlib
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import aioboto3
@@ -225,10 +226,46 @@ class S3BlobStore(BlobStore):
         try:
             paginator = client.get_paginator("list_objects_v2")
             async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                found.extend(BlobInfo(key=o["Key"], size=int(o["Size"])) for o in page.get("Contents", []))
+                found.extend(
+                    BlobInfo(key=o["Key"], size=int(o["Size"]), modified=o.get("LastModified"))
+                    for o in page.get("Contents", [])
+                )
         except (ClientError, BotoCoreError) as e:
             raise self._unavailable("list", prefix, e) from e
         return sorted(found, key=lambda b: b.key)
+
+    async def set_expiry(self, *, prefix: str, days: int, rule_id: str) -> None:
+        """Install (or replace) a bucket lifecycle rule expiring objects under ``prefix`` after ``days``.
+
+        Other rules on the bucket are kept.
+        """
+        validate_prefix(prefix)
+        if days < 1:
+            raise ValueError(f"days must be at least 1, got {days}")
+        client = await self._ensure_client()
+        rules = [r for r in await self.expiry_rules() if r.get("ID") != rule_id]
+        rules.append(
+            {"ID": rule_id, "Filter": {"Prefix": prefix}, "Status": "Enabled", "Expiration": {"Days": days}}
+        )
+        try:
+            await client.put_bucket_lifecycle_configuration(
+                Bucket=self.bucket, LifecycleConfiguration={"Rules": rules}
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise self._unavailable("put-bucket-lifecycle", prefix, e) from e
+
+    async def expiry_rules(self) -> Sequence[dict[str, Any]]:
+        """The bucket's lifecycle rules (empty if it has none)."""
+        client = await self._ensure_client()
+        try:
+            response = await client.get_bucket_lifecycle_configuration(Bucket=self.bucket)
+        except ClientError as e:
+            if str(e.response.get("Error", {}).get("Code", "")) == "NoSuchLifecycleConfiguration":
+                return []
+            raise self._unavailable("get-bucket-lifecycle", "", e) from e
+        except BotoCoreError as e:
+            raise self._unavailable("get-bucket-lifecycle", "", e) from e
+        return tuple(response.get("Rules", ()))
 
     async def close(self) -> None:
         async with self._lock:

@@ -1,0 +1,122 @@
+"""``python -m rag_claimcheck.bundle``: export a workflow's replay bundle, and replay it offline.
+
+A bundle is the workflow's event history plus every blob its references point at, so replay
+tests keep working after ``python -m rag_claimcheck.gc`` deleted the blobs from the store.
+
+Examples:
+    python -m rag_claimcheck.bundle export -w rag-codec-1a2b3c --out bundles/rag-codec-1a2b3c
+    python -m rag_claimcheck.bundle export -w chat-7 --out b/chat-7 --store s3 --address temporal:7233
+    python -m rag_claimcheck.bundle replay bundles/rag-codec-1a2b3c     # no server, no store needed
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.workflow import NondeterminismError
+from tqdm import tqdm
+
+from rag_claimcheck.lifecycle.bundle import BundleError, Manifest, export_bundle, replay_bundle
+from rag_claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.storage.base import StoreUnavailableError
+from rag_claimcheck.storage.factory import open_store
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m rag_claimcheck.bundle",
+        description="Export a workflow's history and blobs into a directory, or replay such a bundle offline.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:" + (__doc__ or "").split("Examples:")[1],
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{export,replay}")
+    export = commands.add_parser(
+        "export", help="write history.json, manifest.json and blobs/ for one workflow"
+    )
+    export.add_argument("-w", "--workflow-id", required=True, help="the workflow to export")
+    export.add_argument("-r", "--run-id", help="a specific run (default: the latest)")
+    export.add_argument("--out", type=Path, required=True, help="a new (or empty) directory")
+    export.add_argument(
+        "--address",
+        default=os.environ.get("TEMPORAL_ADDRESS", "localhost:7233"),
+        help="Temporal frontend (default env TEMPORAL_ADDRESS or localhost:7233)",
+    )
+    export.add_argument(
+        "--namespace",
+        default=os.environ.get("TEMPORAL_NAMESPACE", "default"),
+        help="namespace (default: default)",
+    )
+    export.add_argument("--store", choices=("file", "s3"), help="file or s3 (default CLAIM_CHECK_STORE)")
+    export.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    replay = commands.add_parser("replay", help="replay a bundle with the kit's workflow code, offline")
+    replay.add_argument("directory", type=Path, help="a directory written by 'export'")
+    args = parser.parse_args(argv)
+    if args.command == "export":
+        try:
+            args.settings = ClaimCheckSettings.from_env(store=args.store)
+        except ValueError as e:
+            parser.error(str(e))
+    return args
+
+
+async def export(args: argparse.Namespace) -> int:
+    settings: ClaimCheckSettings = args.settings
+    store = open_store(settings)
+    try:
+        client = await Client.connect(args.address, namespace=args.namespace)
+        with tqdm(desc="blobs", unit="blob", disable=args.no_progress or None, file=sys.stderr) as bar:
+            manifest = await export_bundle(
+                client,
+                store,
+                workflow_id=args.workflow_id,
+                run_id=args.run_id,
+                out=args.out,
+                key_prefix=settings.key_prefix,
+                progress=bar.update,
+            )
+    finally:
+        await store.close()
+    total = sum(b.size for b in manifest.blobs)
+    print(
+        f"exported {manifest.workflow_id} (run {manifest.run_id}, {manifest.workflow_type}, claim check "
+        f"{manifest.mode}): {manifest.events} events, {len(manifest.blobs)} blobs ({total} bytes) -> {args.out}"
+    )
+    return 0
+
+
+async def replay(args: argparse.Namespace) -> int:
+    manifest = Manifest.read(args.directory)
+    await replay_bundle(args.directory)
+    print(
+        f"replayed {manifest.workflow_id} (run {manifest.run_id}, {manifest.workflow_type}): "
+        f"{manifest.events} events, {len(manifest.blobs)} blobs from {args.directory}: no error"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return asyncio.run(export(args) if args.command == "export" else replay(args))
+    except BundleError as e:
+        print(f"bundle: {e}", file=sys.stderr)
+        return 1
+    except NondeterminismError as e:
+        print(f"bundle: the workflow code no longer replays this history: {e}", file=sys.stderr)
+        return 1
+    except RPCError as e:
+        print(f"bundle: the Temporal server refused: {e.status.name}: {e.message}", file=sys.stderr)
+        return 2
+    except (RuntimeError, StoreUnavailableError) as e:
+        print(f"bundle: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

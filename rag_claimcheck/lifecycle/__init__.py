@@ -1,0 +1,1 @@
+"""Blob lifecycle: garbage collection by asking the server, and replay bundles."""
