@@ -177,10 +177,11 @@ def print_report(report: RunReport) -> None:
             f"history {human_bytes(report.history_size_bytes)} ({report.history_size_bytes} bytes, "
             f"{report.history_length} events)"
         )
-    if report.external_payload_count:
+    if report.kept_out_payloads:
         print(
-            f"kept out of history: {human_bytes(report.external_payload_size_bytes or 0)} in "
-            f"{report.external_payload_count} payload(s) (the server's external_payload_size_bytes)"
+            f"kept out of history: {human_bytes(report.kept_out_bytes or 0)} in "
+            f"{report.kept_out_payloads} payload(s); the server counts "
+            f"{human_bytes(report.external_payload_size_bytes or 0)} (external_payload_size_bytes)"
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,13 +45,23 @@ def payload_bytes(message: Message) -> int:
     return sum(p.ByteSize() for p in payloads_in(message))
 
 
-def external_bytes(message: Message) -> int:
-    """Bytes kept out of history by the payloads inside ``message``.
+@dataclass(frozen=True)
+class KeptOut:
+    """What the references in a history say they kept out of it."""
 
-    The sum of their ``external_payloads[].size_bytes``: the marks the SDK's external storage and
-    this kit's codec put on a reference, and what the server adds up in ``describe()``.
+    payloads: int
+    bytes: int
+
+
+def kept_out(events: Iterable[Message]) -> KeptOut:
+    """Count the ``external_payloads`` marks in ``events``.
+
+    This is the sum a recent Temporal server (with ``history.externalPayloadsEnabled``)
+    keeps and reports in ``describe()``; older servers, like the dev server of Temporal CLI 1.5,
+    store the marks but report 0.
     """
-    return sum(ext.size_bytes for p in payloads_in(message) for ext in p.external_payloads)
+    marks = [ext.size_bytes for event in events for p in payloads_in(event) for ext in p.external_payloads]
+    return KeptOut(payloads=len(marks), bytes=sum(marks))
 
 
 @dataclass(frozen=True)
@@ -66,17 +76,22 @@ class HistorySummary:
     server_history_size_bytes: int
     server_history_length: int
     status: str
+    kept_out_bytes: int = 0
+    """Bytes the history's references kept out of it (their ``external_payloads`` marks)."""
+    kept_out_payloads: int = 0
+    """How many payloads the history's references replaced."""
     external_payload_size_bytes: int = 0
-    """What the server says was kept out of history (``describe()``), in bytes."""
+    """The server's own figure for ``kept_out_bytes`` (``describe()``; 0 on servers that predate it, e.g. the dev server of CLI 1.5)."""
     external_payload_count: int = 0
-    """How many payloads the server says were kept out of history."""
+    """The server's own figure for ``kept_out_payloads``."""
 
 
 async def history_frame(handle: WorkflowHandle) -> pd.DataFrame:
     """One row per event.
 
     Columns: ``event_id``, ``event_type``, ``bytes``, ``payload_bytes``, ``external_bytes`` (what
-    the event's references kept out of history) and ``cumulative_bytes``.
+    the event's references kept out of history, from their ``external_payloads`` marks),
+    ``external_payloads`` (how many references) and ``cumulative_bytes``.
     """
     import pandas as pd
 
@@ -86,19 +101,29 @@ async def history_frame(handle: WorkflowHandle) -> pd.DataFrame:
     for event in history.events:
         size = event.ByteSize()
         cumulative += size
+        external = kept_out([event])
         rows.append(
             {
                 "event_id": event.event_id,
                 "event_type": EventType.Name(event.event_type).removeprefix("EVENT_TYPE_"),
                 "bytes": size,
                 "payload_bytes": payload_bytes(event),
-                "external_bytes": external_bytes(event),
+                "external_bytes": external.bytes,
+                "external_payloads": external.payloads,
                 "cumulative_bytes": cumulative,
             }
         )
     return pd.DataFrame(
         rows,
-        columns=["event_id", "event_type", "bytes", "payload_bytes", "external_bytes", "cumulative_bytes"],
+        columns=[
+            "event_id",
+            "event_type",
+            "bytes",
+            "payload_bytes",
+            "external_bytes",
+            "external_payloads",
+            "cumulative_bytes",
+        ],
     )
 
 
@@ -106,6 +131,7 @@ async def summarize(handle: WorkflowHandle) -> HistorySummary:
     """Totals from the events, next to the server's own ``history_size_bytes``."""
     frame = await history_frame(handle)
     desc = await handle.describe()
+    external = int(frame["external_bytes"].sum()) if len(frame) else 0
     return HistorySummary(
         workflow_id=handle.id,
         events=len(frame),
@@ -115,6 +141,8 @@ async def summarize(handle: WorkflowHandle) -> HistorySummary:
         server_history_size_bytes=int(desc.raw_info.history_size_bytes),
         server_history_length=int(desc.history_length),
         status=desc.status.name if desc.status else "UNKNOWN",
+        kept_out_bytes=external,
+        kept_out_payloads=int(frame["external_payloads"].sum()) if len(frame) else 0,
         external_payload_size_bytes=int(desc.raw_info.external_payload_size_bytes),
         external_payload_count=int(desc.raw_info.external_payload_count),
     )

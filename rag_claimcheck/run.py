@@ -17,6 +17,7 @@ from temporalio.exceptions import (
 )
 from temporalio.service import RPCError
 
+from rag_claimcheck.history import kept_out
 from rag_claimcheck.rag.models import RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow
 
@@ -37,10 +38,14 @@ class RunReport:
     sources: list[dict[str, Any]] = field(default_factory=list)
     history_size_bytes: int | None = None
     history_length: int | None = None
+    kept_out_bytes: int | None = None
+    """Bytes claim check kept out of history (the ``external_payloads`` marks on its references)."""
+    kept_out_payloads: int | None = None
+    """How many payloads claim check replaced by a reference."""
     external_payload_size_bytes: int | None = None
-    """Bytes the server says were kept out of history (``describe()``)."""
+    """The server's own figure for ``kept_out_bytes`` (``describe()``; 0 on servers that predate it, e.g. the dev server of CLI 1.5)."""
     external_payload_count: int | None = None
-    """Payloads the server says were kept out of history."""
+    """The server's own figure for ``kept_out_payloads``."""
     error: dict[str, str] | None = None
     model: str | None = None
     chunk_count: int | None = None
@@ -112,4 +117,9 @@ async def ask_question(
     report.history_length = int(desc.history_length)
     report.external_payload_size_bytes = int(desc.raw_info.external_payload_size_bytes)
     report.external_payload_count = int(desc.raw_info.external_payload_count)
+    try:
+        marks = kept_out((await handle.fetch_history()).events)
+    except RPCError:
+        return report
+    report.kept_out_bytes, report.kept_out_payloads = marks.bytes, marks.payloads
     return report

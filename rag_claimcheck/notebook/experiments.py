@@ -55,7 +55,7 @@ async def ask(
         "status": report.status,
         "history_bytes": report.history_size_bytes,
         "events": report.history_length,
-        "kept_out_bytes": report.external_payload_size_bytes,
+        "kept_out_bytes": report.kept_out_bytes,
         "store_objects": blobs.count,
         "store_bytes": blobs.total_bytes,
         "error": report.error["message"] if report.error else "",

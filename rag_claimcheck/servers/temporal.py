@@ -31,6 +31,11 @@ SMALL_LIMITS: Mapping[str, int] = {
 suggested at 256 KiB or 60 events (defaults: 2 MiB, 50 MiB, 4 MiB / 4,096 events)."""
 
 
+EXTERNAL_PAYLOAD_STATS: Mapping[str, bool] = {"history.externalPayloadsEnabled": True}
+"""Servers that know it (newer than the 1.29 in Temporal CLI 1.5) sum the references' ``external_payloads`` marks into
+``describe()``'s ``external_payload_size_bytes``; older ones ignore the key."""
+
+
 @dataclass
 class DevServer:
     """A running dev server; ``address`` is ``host:port`` for ``Client.connect``."""
@@ -88,7 +93,7 @@ class DevServer:
             str(free_port()),
         ]
         command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
-        for key, value in dynamic_config.items():
+        for key, value in {**EXTERNAL_PAYLOAD_STATS, **dynamic_config}.items():
             command += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
         if codec_endpoint:
             command += ["--ui-codec-endpoint", codec_endpoint]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from rag_claimcheck.history import history_frame, human_bytes, summarize
+from rag_claimcheck.history import HistorySummary, history_frame, human_bytes, summarize
 from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
 from rag_claimcheck.rag.models import SourceDocument
 from rag_claimcheck.run import ask_question
@@ -52,6 +52,11 @@ def test_human_bytes() -> None:
     ]
 
 
+async def summarize_by_id(server: DevServer, workflow_id: str) -> HistorySummary:
+    client = await server.connect()
+    return await summarize(client.get_workflow_handle(workflow_id))
+
+
 @pytest.mark.parametrize("mode", ["codec", "extstore"])
 async def test_references_in_history_are_marked_with_what_they_kept_out(
     dev_server: DevServer, mode: str
@@ -71,4 +76,13 @@ async def test_references_in_history_are_marked_with_what_they_kept_out(
     started = frame[frame["event_type"] == "WORKFLOW_EXECUTION_STARTED"].iloc[0]
     # The workflow's input (the document, as text) was replaced by a marked reference.
     assert started["external_bytes"] >= len(document.text.encode())
-    assert started["bytes"] < 2048
+    assert started["external_payloads"] == 1 and started["bytes"] < 2048
+    # The report and the summary count every mark: the document at start, into ingest and into
+    # retrieval, and the chunk offsets.
+    assert report.kept_out_payloads is not None and report.kept_out_payloads >= 4
+    assert report.kept_out_bytes == int(frame["external_bytes"].sum()) > 3 * len(document.text.encode())
+    summary = await summarize_by_id(dev_server, report.workflow_id)
+    assert (summary.kept_out_bytes, summary.kept_out_payloads) == (
+        report.kept_out_bytes,
+        report.kept_out_payloads,
+    )
