@@ -7,6 +7,7 @@ Examples:
     python worker.py --embedded                       # also start a local dev server and print its address
     python worker.py --profile prod                   # a temporal.toml profile (address, namespace, TLS, API key)
     python worker.py --address ns.acct.tmprl.cloud:7233 --namespace ns.acct --tls-cert c.pem --tls-key c.key
+    python worker.py --metrics-port 9464              # Prometheus metrics on http://127.0.0.1:9464/metrics
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rag_claimcheck.cli import (
     run_worker,
 )
 from rag_claimcheck.logs import configure_command_logging
+from rag_claimcheck.metrics import MetricsUnavailable, serve_prometheus
 from rag_claimcheck.preflight import CommandError
 from rag_claimcheck.shutdown import Interrupted, exit_without_finalizing, run_command
 
@@ -34,12 +36,32 @@ def parse_args(argv: list[str] | None = None) -> tuple[CommandParser, argparse.N
     )
     add_connection_args(parser)
     add_settings_args(parser)
+    metrics = parser.add_argument_group("metrics")
+    metrics.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics (the SDK's and the kit's claim_check_*) on http://HOST:PORT/metrics",
+    )
+    metrics.add_argument(
+        "--metrics-host", default="127.0.0.1", help="address to serve metrics on (default 127.0.0.1)"
+    )
     return parser, parse_command_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser, args = parse_args(argv)
     configure_command_logging()
+    if args.metrics_port is not None:
+        try:
+            serve_prometheus(args.metrics_host, args.metrics_port)
+        except MetricsUnavailable as e:
+            parser.fail("MetricsUnavailable", str(e))
+        except ValueError as e:
+            parser.error(str(e))
+        print(
+            f"metrics on http://{args.metrics_host}:{args.metrics_port}/metrics", file=sys.stderr, flush=True
+        )
     try:
         run_command(run_worker(args))
     except CommandError as e:

@@ -15,19 +15,20 @@ from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, Tele
 CORE_LOGGER = "temporalio.core"
 
 
+def core_logging(level: str = "WARN") -> LoggingConfig:
+    """Telemetry logging that forwards core logs to the ``temporalio.core`` logger."""
+    return LoggingConfig(
+        filter=TelemetryFilter(core_level=level, other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
+    )
+
+
 def forward_core_logs(level: str = "WARN") -> None:
     """Make the default Temporal runtime forward core logs to the ``temporalio.core`` logger.
 
     Call it before the first client is created; later clients use the new runtime.
     """
-    runtime = Runtime(
-        telemetry=TelemetryConfig(
-            logging=LoggingConfig(
-                filter=TelemetryFilter(core_level=level, other_level="ERROR"),
-                forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
-            )
-        )
-    )
+    runtime = Runtime(telemetry=TelemetryConfig(logging=core_logging(level)))
     Runtime.set_default(runtime, error_if_already_set=False)
 
 

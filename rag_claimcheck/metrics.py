@@ -1,8 +1,8 @@
 """Prometheus metrics: the Temporal SDK runtime's own plus the kit's claim-check counters.
 
-``worker.py --metrics-port PORT`` calls :func:`prometheus_runtime`, which builds a Temporal
-``Runtime`` that serves ``/metrics`` on that port and :func:`install`\\ s the kit's instruments on
-the same meter. Every :class:`~rag_claimcheck.claimcheck.vault.PayloadVault` (codec, SDK driver,
+``worker.py --metrics-port PORT`` calls :func:`serve_prometheus`: the process's default Temporal
+``Runtime`` then serves ``/metrics`` on that port, and the kit's instruments are installed on the
+same meter. Every :class:`~rag_claimcheck.claimcheck.vault.PayloadVault` (codec, SDK driver,
 explicit references) then records, labelled by ``store`` (``s3``, ``file``, ``memory``) and
 ``mode`` (``codec``, ``extstore``, ``refs``):
 
@@ -19,9 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from temporalio.common import MetricCounter, MetricHistogramFloat, MetricMeter
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import LoggingConfig, PrometheusConfig, Runtime, TelemetryConfig
 
 METRIC_PREFIX = "claim_check_"
+
+
+class MetricsUnavailable(RuntimeError):
+    """The metrics endpoint cannot be served (e.g. its port is taken)."""
 
 
 @dataclass(frozen=True)
@@ -80,13 +84,42 @@ def current() -> KitMetrics | None:
     return _installed
 
 
-def prometheus_runtime(bind_address: str) -> Runtime:
+def serve_prometheus(host: str, port: int) -> Runtime:
+    """Serve ``/metrics`` on ``host:port`` for every client created from now on in this process.
+
+    Replaces the Temporal default runtime (call it before any ``Client.connect``) with one that
+    also forwards core logs like :func:`~rag_claimcheck.logs.forward_core_logs`, and installs the
+    kit's instruments on it.
+
+    Raises:
+        ValueError: ``port`` is not 1-65535.
+        MetricsUnavailable: the address cannot be bound (e.g. the port is taken).
+    """
+    if not 1 <= port <= 65535:
+        raise ValueError(f"the metrics port must be 1-65535; got {port}")
+    from rag_claimcheck.logs import core_logging
+
+    try:
+        runtime = prometheus_runtime(f"{host}:{port}", logging=core_logging())
+    except Exception as e:  # the core reports a bind failure as a plain ValueError/RuntimeError
+        raise MetricsUnavailable(f"cannot serve metrics on {host}:{port}: {e}") from e
+    Runtime.set_default(runtime, error_if_already_set=False)
+    return runtime
+
+
+def prometheus_runtime(bind_address: str, *, logging: LoggingConfig | None = None) -> Runtime:
     """A Temporal runtime serving Prometheus metrics on ``bind_address`` (``host:port``).
 
     The kit's instruments are installed on its meter, so ``/metrics`` shows the SDK's metrics
     (``temporal_…``) and the kit's (``claim_check_…``) together. Pass it to
     ``Client.connect(..., runtime=...)``.
     """
-    runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address)))
+    metrics = PrometheusConfig(bind_address=bind_address)
+    telemetry = (
+        TelemetryConfig(metrics=metrics)
+        if logging is None
+        else TelemetryConfig(logging=logging, metrics=metrics)
+    )
+    runtime = Runtime(telemetry=telemetry)
     install(runtime.metric_meter)
     return runtime
