@@ -129,6 +129,13 @@ async def export_bundle(
         prefix=workflow_prefix(namespace=namespace, workflow_id=workflow_id, key_prefix=key_prefix)
     )
     keys = list(dict.fromkeys([*referenced, *(b.key for b in under_prefix)]))
+    listed = {b.key for b in under_prefix}
+    gone = [key for key in referenced if key not in listed and not await store.exists(key=key)]
+    if gone:
+        raise BundleError(
+            f"cannot bundle {workflow_id}: {len(gone)} referenced blob(s) are not in {store.name} "
+            f"(already deleted?), e.g. {gone[0]}"
+        )
     blobs_dir = out / BLOBS_DIR
     blobs_dir.mkdir(parents=True, exist_ok=True)
     target = FileBlobStore(blobs_dir)

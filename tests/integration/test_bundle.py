@@ -85,7 +85,13 @@ async def test_a_bundle_replays_after_the_blobs_are_deleted_from_minio(
         assert {b.key for b in manifest.blobs} == in_store and any(b.referenced for b in manifest.blobs)
         assert json.loads((out / HISTORY_FILE).read_text())["events"]
 
+        again = bundle("export", "-w", workflow_id, "--out", str(out), "--no-progress", env=env)
+        assert again.returncode == 1 and "is not empty; export into a new directory" in again.stderr
+
         assert await s3_store.delete_prefix(prefix=prefix) == len(in_store)
+        late = bundle("export", "-w", workflow_id, "--out", str(tmp_path / f"late-{workflow_id}"), "--no-progress", env=env)
+        assert late.returncode == 1 and "referenced blob(s) are not in s3://" in late.stderr, late.stderr
+        assert not (tmp_path / f"late-{workflow_id}").exists(), "a failed export leaves nothing behind"
         # Without the bundle, replaying needs the blobs that are now gone.
         history = WorkflowHistory.from_json(workflow_id, (out / HISTORY_FILE).read_text())
         gone = ClaimCheckPlugin(mode=mode, store=s3_store).configure_data_converter(None)  # type: ignore[arg-type] # parametrized
