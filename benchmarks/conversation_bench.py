@@ -52,7 +52,7 @@ async def run(turns: int) -> dict[str, Any]:
             out: dict[str, Any] = {
                 "turns": turns,
                 "mode": "codec",
-                "document_bytes": len(document.content()),
+                "document_bytes": len(document.text.encode()),
             }
             for name, threshold in THRESHOLDS.items():
                 runs: dict[str, Any] = {"inline_max_bytes": threshold}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from temporalio.workflow import NondeterminismError
 from tqdm import tqdm
 
 from rag_claimcheck.lifecycle.bundle import BundleError, Manifest, export_bundle, replay_bundle
+from rag_claimcheck.lifecycle.options import add_server_and_store_args, settings_or_exit
 from rag_claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.storage.base import StoreUnavailableError
 from rag_claimcheck.storage.factory import open_store
@@ -42,26 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     export.add_argument("-w", "--workflow-id", required=True, help="the workflow to export")
     export.add_argument("-r", "--run-id", help="a specific run (default: the latest)")
     export.add_argument("--out", type=Path, required=True, help="a new (or empty) directory")
-    export.add_argument(
-        "--address",
-        default=os.environ.get("TEMPORAL_ADDRESS", "localhost:7233"),
-        help="Temporal frontend (default env TEMPORAL_ADDRESS or localhost:7233)",
-    )
-    export.add_argument(
-        "--namespace",
-        default=os.environ.get("TEMPORAL_NAMESPACE", "default"),
-        help="namespace (default: default)",
-    )
-    export.add_argument("--store", choices=("file", "s3"), help="file or s3 (default CLAIM_CHECK_STORE)")
-    export.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_server_and_store_args(export, namespace_help="the workflow's namespace (default: default)")
     replay = commands.add_parser("replay", help="replay a bundle with the kit's workflow code, offline")
     replay.add_argument("directory", type=Path, help="a directory written by 'export'")
     args = parser.parse_args(argv)
     if args.command == "export":
-        try:
-            args.settings = ClaimCheckSettings.from_env(store=args.store)
-        except ValueError as e:
-            parser.error(str(e))
+        args.settings = settings_or_exit(export, args)
     return args
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import sys
 from datetime import datetime, timedelta, timezone
@@ -29,6 +28,7 @@ from tqdm import tqdm
 
 from rag_claimcheck.history import human_bytes
 from rag_claimcheck.lifecycle.collect import DEFAULT_CONCURRENCY, DEFAULT_GRACE, CollectionReport, Collector
+from rag_claimcheck.lifecycle.options import add_server_and_store_args, settings_or_exit
 from rag_claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.storage.base import StoreUnavailableError
 from rag_claimcheck.storage.factory import open_store
@@ -98,27 +98,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also install a bucket lifecycle rule expiring the kit's keys after N days (s3 store; "
         "choose N > run timeout + retention)",
     )
-    parser.add_argument(
-        "--address",
-        default=os.environ.get("TEMPORAL_ADDRESS", "localhost:7233"),
-        help="Temporal frontend (default env TEMPORAL_ADDRESS or localhost:7233)",
+    add_server_and_store_args(
+        parser, namespace_help="namespace to connect with (prefixes of every namespace are still checked)"
     )
-    parser.add_argument(
-        "--namespace",
-        default=os.environ.get("TEMPORAL_NAMESPACE", "default"),
-        help="namespace to connect with (prefixes of every namespace are still checked)",
-    )
-    parser.add_argument("--store", choices=("file", "s3"), help="file or s3 (default CLAIM_CHECK_STORE)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
     if args.lifecycle_days is not None and args.lifecycle_days < 1:
         parser.error("--lifecycle-days must be at least 1")
-    try:
-        args.settings = ClaimCheckSettings.from_env(store=args.store)
-    except ValueError as e:
-        parser.error(str(e))
+    args.settings = settings_or_exit(parser, args)
     if args.lifecycle_days is not None and args.settings.store != "s3":
         parser.error("--lifecycle-days needs the s3 store (--store s3): it installs a bucket lifecycle rule")
     return args

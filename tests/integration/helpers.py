@@ -12,6 +12,7 @@ from temporalio.client import Client
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import ExtractiveAnswerer
+from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.settings import Mode
 from rag_claimcheck.storage.base import BlobStore
@@ -47,3 +48,14 @@ async def running_stack(
     activities = activities or RagActivities(answerer=ExtractiveAnswerer())
     async with build_worker(client, task_queue=stack.task_queue, activities=activities):
         yield stack
+
+
+def s3_env(minio: MinioServer, bucket: str) -> dict[str, str]:
+    """The ``CLAIM_CHECK_*`` and AWS variables that point a command at ``bucket`` in ``minio``."""
+    return {
+        "CLAIM_CHECK_STORE": "s3",
+        "CLAIM_CHECK_S3_BUCKET": bucket,
+        "CLAIM_CHECK_S3_ENDPOINT_URL": minio.endpoint_url,
+        "AWS_ACCESS_KEY_ID": minio.access_key,
+        "AWS_SECRET_ACCESS_KEY": minio.secret_key,
+    }

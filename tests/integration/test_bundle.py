@@ -22,7 +22,7 @@ from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.storage.s3 import S3BlobStore
 from rag_claimcheck.worker_setup import WORKFLOWS
-from tests.integration.helpers import running_stack
+from tests.integration.helpers import running_stack, s3_env
 
 pytestmark = pytest.mark.integration
 
@@ -51,14 +51,14 @@ async def test_a_bundle_replays_after_the_blobs_are_deleted_from_minio(
         rag_id = stack.new_id("bundle-rag")
         await stack.client.execute_workflow(
             AiRagWorkflow.run,
-            RagRequest(document=HANDBOOK, question=DEFAULT_QUESTION),
+            args=[HANDBOOK, RagRequest(question=DEFAULT_QUESTION)],
             id=rag_id,
             task_queue=stack.task_queue,
         )
         chat_id = stack.new_id("bundle-chat")
         chat = await stack.client.start_workflow(
             ConversationWorkflow.run,
-            ConversationInput(source=HANDBOOK),
+            args=[HANDBOOK, ConversationInput()],
             id=chat_id,
             task_queue=stack.task_queue,
         )
@@ -66,14 +66,7 @@ async def test_a_bundle_replays_after_the_blobs_are_deleted_from_minio(
             await chat.execute_update(ConversationWorkflow.ask, question)
         await chat.signal(ConversationWorkflow.end)
         await chat.result()
-    env = {
-        "TEMPORAL_ADDRESS": dev_server.address,
-        "CLAIM_CHECK_STORE": "s3",
-        "CLAIM_CHECK_S3_BUCKET": s3_store.bucket,
-        "CLAIM_CHECK_S3_ENDPOINT_URL": minio.endpoint_url,
-        "AWS_ACCESS_KEY_ID": minio.access_key,
-        "AWS_SECRET_ACCESS_KEY": minio.secret_key,
-    }
+    env = {"TEMPORAL_ADDRESS": dev_server.address, **s3_env(minio, s3_store.bucket)}
     for workflow_id in (rag_id, chat_id):
         out = tmp_path / workflow_id
         exported = bundle("export", "-w", workflow_id, "--out", str(out), "--no-progress", env=env)
@@ -89,7 +82,15 @@ async def test_a_bundle_replays_after_the_blobs_are_deleted_from_minio(
         assert again.returncode == 1 and "is not empty; export into a new directory" in again.stderr
 
         assert await s3_store.delete_prefix(prefix=prefix) == len(in_store)
-        late = bundle("export", "-w", workflow_id, "--out", str(tmp_path / f"late-{workflow_id}"), "--no-progress", env=env)
+        late = bundle(
+            "export",
+            "-w",
+            workflow_id,
+            "--out",
+            str(tmp_path / f"late-{workflow_id}"),
+            "--no-progress",
+            env=env,
+        )
         assert late.returncode == 1 and "referenced blob(s) are not in s3://" in late.stderr, late.stderr
         assert not (tmp_path / f"late-{workflow_id}").exists(), "a failed export leaves nothing behind"
         # Without the bundle, replaying needs the blobs that are now gone.

@@ -54,7 +54,7 @@ async def chat(stack: Stack, *, by_reference: bool) -> tuple[str, list[Turn], li
     workflow_id = stack.new_id("chat-linear" if by_reference else "chat-inline")
     handle = await stack.client.start_workflow(
         ConversationWorkflow.run,
-        ConversationInput(source=DOCUMENT, turns_by_reference=by_reference),
+        args=[DOCUMENT, ConversationInput(turns_by_reference=by_reference)],
         id=workflow_id,
         task_queue=stack.task_queue,
         execution_timeout=timedelta(minutes=3),

@@ -39,6 +39,7 @@ from rag_claimcheck.storage import FileBlobStore
 from rag_claimcheck.storage.base import BlobStore
 from rag_claimcheck.storage.s3 import S3BlobStore
 from rag_claimcheck.worker_setup import build_worker
+from tests.integration.helpers import s3_env
 
 pytestmark = pytest.mark.integration
 
@@ -119,13 +120,7 @@ async def test_gc_keeps_running_and_retained_workflows_and_deletes_expired_and_u
             access_key_id=minio.access_key,
             secret_access_key=minio.secret_key,
         )
-        env = {
-            "CLAIM_CHECK_STORE": "s3",
-            "CLAIM_CHECK_S3_BUCKET": bucket,
-            "CLAIM_CHECK_S3_ENDPOINT_URL": minio.endpoint_url,
-            "AWS_ACCESS_KEY_ID": minio.access_key,
-            "AWS_SECRET_ACCESS_KEY": minio.secret_key,
-        }
+        env = s3_env(minio, bucket)
     env["TEMPORAL_ADDRESS"] = dev_server.address
     long_ns = f"gc-long-{uuid.uuid4().hex[:6]}"
     await register_namespace(dev_server, long_ns, LONG_RETENTION)
@@ -140,11 +135,12 @@ async def test_gc_keeps_running_and_retained_workflows_and_deletes_expired_and_u
         async with codec_worker(dev_server, "default", store) as (client, tq):
             running = await client.start_workflow(
                 ConversationWorkflow.run,
-                ConversationInput(
-                    source=SourceDocument.from_bytes(
+                args=[
+                    SourceDocument.from_bytes(
                         sample_text().encode(), filename="handbook.md", mime_type="text/markdown"
-                    )
-                ),
+                    ),
+                    ConversationInput(),
+                ],
                 id=ids["running"][1],
                 task_queue=tq,
                 execution_timeout=timedelta(minutes=5),
@@ -215,14 +211,7 @@ async def test_lifecycle_days_installs_an_expiry_rule_on_the_bucket(
     dev_server: DevServer, minio: MinioServer, s3_store: S3BlobStore
 ) -> None:
     await s3_store.put(key="unrelated/object", data=b"x")  # creates the bucket
-    env = {
-        "CLAIM_CHECK_STORE": "s3",
-        "CLAIM_CHECK_S3_BUCKET": s3_store.bucket,
-        "CLAIM_CHECK_S3_ENDPOINT_URL": minio.endpoint_url,
-        "AWS_ACCESS_KEY_ID": minio.access_key,
-        "AWS_SECRET_ACCESS_KEY": minio.secret_key,
-        "TEMPORAL_ADDRESS": dev_server.address,
-    }
+    env = {"TEMPORAL_ADDRESS": dev_server.address, **s3_env(minio, s3_store.bucket)}
     report = gc("--lifecycle-days", "35", env=env)
     assert report["totals"]["prefixes"] == 0
     [rule] = await s3_store.expiry_rules()

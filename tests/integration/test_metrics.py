@@ -71,7 +71,7 @@ async def test_the_workers_metrics_count_the_store_calls_of_a_claim_checked_work
         )
         await client.execute_workflow(
             AiRagWorkflow.run,
-            RagRequest(document=handbook, question=DEFAULT_QUESTION),
+            args=[handbook, RagRequest(question=DEFAULT_QUESTION)],
             id=f"metrics-{port}",
             task_queue="metrics",
         )
@@ -90,7 +90,7 @@ async def test_the_workers_metrics_count_the_store_calls_of_a_claim_checked_work
         "claim_check_store_latency_count",
     ):
         assert metrics.get(name, 0) > 0, (name, sorted(k for k in metrics if k.startswith("claim_check")))
-    assert metrics["claim_check_fetched_bytes"] >= len(handbook.content())
+    assert metrics["claim_check_fetched_bytes"] >= len(handbook.text.encode())
     # The SDK runtime's own metrics are on the same endpoint.
     assert metrics.get("temporal_workflow_completed", 0) >= 1, sorted(
         k for k in metrics if k.startswith("temporal")
