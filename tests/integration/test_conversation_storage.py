@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -49,6 +50,16 @@ def serialized(turn: Turn) -> bytes:
     return DataConverter.default.payload_converter.to_payloads([turn])[0].data
 
 
+async def stored_turn_entries(store: S3BlobStore, prefix: str) -> dict[str, int]:
+    """Key → size of every stored transcript entry (a turn and its predecessor's digest) under ``prefix``."""
+    entries = {}
+    for blob in await store.list(prefix=prefix):
+        body = json.loads(await store.get(key=blob.key))
+        if isinstance(body, dict) and set(body) == {"turn", "previous"}:
+            entries[blob.key] = blob.size
+    return entries
+
+
 async def chat(stack: Stack, *, by_reference: bool) -> tuple[str, list[Turn], list[int]]:
     """Ask TURNS questions; returns (workflow id, turns, bytes of each answer call's scheduled event)."""
     workflow_id = stack.new_id("chat-linear" if by_reference else "chat-inline")
@@ -81,6 +92,7 @@ async def test_a_50_turn_conversation_stores_each_turn_once_and_the_answerer_see
     ) as stack:
         linear_id, linear_turns, linear_calls = await chat(stack, by_reference=True)
         linear_store = await workflow_blobs(s3_store, namespace="default", workflow_id=linear_id)
+        entries = await stored_turn_entries(s3_store, linear_store.prefix)
     async with running_stack(
         dev_server, mode="codec", store=s3_store, activities=RagActivities(answerer=inline_answerer)
     ) as stack:
@@ -93,8 +105,11 @@ async def test_a_50_turn_conversation_stores_each_turn_once_and_the_answerer_see
     assert linear_answerer.histories[-1] == linear_turns[:-1]
     # One object per turn, and the store holds little more than the turns themselves.
     distinct = sum(len(t) for t in {serialized(t) for t in linear_turns})
-    assert linear_store.count == TURNS
-    assert distinct <= linear_store.total_bytes <= 1.2 * distinct, (linear_store.total_bytes, distinct)
+    assert len(entries) == TURNS
+    entry_bytes = sum(entries.values())
+    assert distinct <= entry_bytes <= 1.2 * distinct, (entry_bytes, distinct)
+    # Besides the turns the conversation stored only what does not grow with it (the chunk offsets).
+    assert linear_store.count - TURNS <= 1 and linear_store.total_bytes - entry_bytes < 4 * 1024
     # History per answer call stays bounded by reference; inline it grows with the conversation.
     assert max(linear_calls) < 2 * linear_calls[1] and max(linear_calls) < 8 * 1024, linear_calls
     assert inline_calls[-1] > 5 * linear_calls[-1], (inline_calls[-1], linear_calls[-1])
