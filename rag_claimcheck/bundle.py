@@ -16,13 +16,13 @@ import asyncio
 import sys
 from pathlib import Path
 
-from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.workflow import NondeterminismError
 from tqdm import tqdm
 
+from rag_claimcheck.connect import ConnectError, connect
 from rag_claimcheck.lifecycle.bundle import BundleError, Manifest, export_bundle, replay_bundle
-from rag_claimcheck.lifecycle.options import add_server_and_store_args, settings_or_exit
+from rag_claimcheck.lifecycle.options import add_server_and_store_args, settings_or_exit, target_or_exit
 from rag_claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.storage.base import StoreUnavailableError
 from rag_claimcheck.storage.factory import open_store
@@ -42,12 +42,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     export.add_argument("-w", "--workflow-id", required=True, help="the workflow to export")
     export.add_argument("-r", "--run-id", help="a specific run (default: the latest)")
     export.add_argument("--out", type=Path, required=True, help="a new (or empty) directory")
-    add_server_and_store_args(export, namespace_help="the workflow's namespace (default: default)")
+    add_server_and_store_args(export)
     replay = commands.add_parser("replay", help="replay a bundle with the kit's workflow code, offline")
     replay.add_argument("directory", type=Path, help="a directory written by 'export'")
     args = parser.parse_args(argv)
     if args.command == "export":
         args.settings = settings_or_exit(export, args)
+        args.target = target_or_exit(export, args)
     return args
 
 
@@ -55,7 +56,7 @@ async def export(args: argparse.Namespace) -> int:
     settings: ClaimCheckSettings = args.settings
     store = open_store(settings)
     try:
-        client = await Client.connect(args.address, namespace=args.namespace)
+        client = await connect(args.target)
         with tqdm(desc="blobs", unit="blob", disable=args.no_progress or None, file=sys.stderr) as bar:
             manifest = await export_bundle(
                 client,
@@ -96,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     except NondeterminismError as e:
         print(f"bundle: the workflow code no longer replays this history: {e}", file=sys.stderr)
         return 1
+    except ConnectError as e:
+        print(f"bundle: {e.type}: {e.message}", file=sys.stderr)
+        return 2
     except RPCError as e:
         print(f"bundle: the Temporal server refused: {e.status.name}: {e.message}", file=sys.stderr)
         return 2

@@ -22,13 +22,13 @@ import re
 import sys
 from datetime import datetime, timedelta, timezone
 
-from temporalio.client import Client
 from temporalio.service import RPCError
 from tqdm import tqdm
 
+from rag_claimcheck.connect import ConnectError, connect
 from rag_claimcheck.history import human_bytes
 from rag_claimcheck.lifecycle.collect import DEFAULT_CONCURRENCY, DEFAULT_GRACE, CollectionReport, Collector
-from rag_claimcheck.lifecycle.options import add_server_and_store_args, settings_or_exit
+from rag_claimcheck.lifecycle.options import add_server_and_store_args, settings_or_exit, target_or_exit
 from rag_claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.storage.base import StoreUnavailableError
 from rag_claimcheck.storage.factory import open_store
@@ -98,15 +98,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also install a bucket lifecycle rule expiring the kit's keys after N days (s3 store; "
         "choose N > run timeout + retention)",
     )
-    add_server_and_store_args(
-        parser, namespace_help="namespace to connect with (prefixes of every namespace are still checked)"
-    )
+    add_server_and_store_args(parser)
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
     if args.lifecycle_days is not None and args.lifecycle_days < 1:
         parser.error("--lifecycle-days must be at least 1")
     args.settings = settings_or_exit(parser, args)
+    args.target = target_or_exit(parser, args)
     if args.lifecycle_days is not None and args.settings.store != "s3":
         parser.error("--lifecycle-days needs the s3 store (--store s3): it installs a bucket lifecycle rule")
     return args
@@ -135,7 +134,7 @@ async def run(args: argparse.Namespace) -> int:
     settings: ClaimCheckSettings = args.settings
     store = open_store(settings)
     try:
-        client = await Client.connect(args.address, namespace=args.namespace)
+        client = await connect(args.target)
         as_of: datetime | None = args.as_of
         collector = Collector(
             client,
@@ -174,8 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return asyncio.run(run(args))
-    except (RuntimeError, RPCError) as e:  # cannot connect, or the server refused
-        print(f"gc: cannot ask the Temporal server at {args.address}: {e}", file=sys.stderr)
+    except ConnectError as e:
+        print(f"gc: {e.type}: {e.message}", file=sys.stderr)
+        return 2
+    except RPCError as e:  # the server refused a question (e.g. permissions)
+        print(
+            f"gc: the Temporal server at {args.target.describe()} refused: {e.status.name}: {e.message}",
+            file=sys.stderr,
+        )
         return 2
     except StoreUnavailableError as e:
         print(f"gc: the blob store is unavailable: {e}", file=sys.stderr)

@@ -1,24 +1,23 @@
-"""Flags the lifecycle commands (``gc``, ``bundle export``) share: server, store, progress."""
+"""Flags the lifecycle commands (``gc``, ``bundle export``) share: connection, store, progress."""
 
 from __future__ import annotations
 
 import argparse
-import os
 
+from rag_claimcheck.connect import (
+    ConnectError,
+    ConnectionFlags,
+    ConnectionTarget,
+    add_connection_flags,
+    resolve_target,
+)
 from rag_claimcheck.settings import ClaimCheckSettings
 
 
-def add_server_and_store_args(parser: argparse.ArgumentParser, *, namespace_help: str) -> None:
-    """``--address``, ``--namespace``, ``--store`` and ``--no-progress``."""
-    group = parser.add_argument_group("server and store")
-    group.add_argument(
-        "--address",
-        default=os.environ.get("TEMPORAL_ADDRESS", "localhost:7233"),
-        help="Temporal frontend (default env TEMPORAL_ADDRESS or localhost:7233)",
-    )
-    group.add_argument(
-        "--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"), help=namespace_help
-    )
+def add_server_and_store_args(parser: argparse.ArgumentParser) -> None:
+    """The connection flags (profiles, TLS, API key; :mod:`rag_claimcheck.connect`), ``--store``, ``--no-progress``."""
+    add_connection_flags(parser)
+    group = parser.add_argument_group("store")
     group.add_argument("--store", choices=("file", "s3"), help="file or s3 (default CLAIM_CHECK_STORE)")
     group.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
@@ -29,3 +28,11 @@ def settings_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         return ClaimCheckSettings.from_env(store=args.store)
     except ValueError as e:
         parser.error(str(e))
+
+
+def target_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ConnectionTarget:
+    """Where to connect (flags, ``TEMPORAL_*`` variables, profile); a broken profile exits with one line."""
+    try:
+        return resolve_target(ConnectionFlags.from_namespace(args))
+    except ConnectError as e:
+        parser.exit(1, f"{parser.prog}: {e.type}: {e.message}\n")
