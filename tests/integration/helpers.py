@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from temporalio.client import Client
 
@@ -17,6 +21,8 @@ from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.settings import Mode
 from rag_claimcheck.storage.base import BlobStore
 from rag_claimcheck.worker_setup import build_worker
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -59,3 +65,17 @@ def s3_env(minio: MinioServer, bucket: str) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": minio.access_key,
         "AWS_SECRET_ACCESS_KEY": minio.secret_key,
     }
+
+
+def run_module(
+    module: str, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module args…`` from the repository root, with ``env`` on top of this process's."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

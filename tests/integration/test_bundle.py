@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.storage.s3 import S3BlobStore
 from rag_claimcheck.worker_setup import WORKFLOWS
-from tests.integration.helpers import running_stack, s3_env
+from tests.integration.helpers import run_module, running_stack, s3_env
 
 pytestmark = pytest.mark.integration
 
@@ -33,14 +31,7 @@ HANDBOOK = SourceDocument.from_bytes(
 
 
 def bundle(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rag_claimcheck.bundle", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-    )
+    return run_module("rag_claimcheck.bundle", *args, env=env)
 
 
 @pytest.mark.parametrize("mode", ["codec", "extstore"])

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,7 +37,7 @@ from rag_claimcheck.storage import FileBlobStore
 from rag_claimcheck.storage.base import BlobStore
 from rag_claimcheck.storage.s3 import S3BlobStore
 from rag_claimcheck.worker_setup import build_worker
-from tests.integration.helpers import s3_env
+from tests.integration.helpers import run_module, s3_env
 
 pytestmark = pytest.mark.integration
 
@@ -89,14 +87,7 @@ async def closed_probe(client: Client, task_queue: str, workflow_id: str) -> Non
 
 
 def gc(*args: str, env: dict[str, str]) -> dict:  # type: ignore[type-arg] # parsed JSON
-    result = subprocess.run(
-        [sys.executable, "-m", "rag_claimcheck.gc", "--json", "--no-progress", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-    )
+    result = run_module("rag_claimcheck.gc", "--json", "--no-progress", *args, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return] # one JSON object
 
@@ -227,13 +218,7 @@ async def test_lifecycle_days_installs_an_expiry_rule_on_the_bucket(
 
 def test_gc_help_and_bad_flags() -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "rag_claimcheck.gc", *args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return run_module("rag_claimcheck.gc", *args)
 
     assert run("--help").stdout.startswith("usage: python -m rag_claimcheck.gc")
     bad = run("--grace", "soon")
