@@ -53,7 +53,7 @@ def no_server_error(address: str, error: BaseException) -> CommandError:
     return CommandError(
         NO_TEMPORAL_SERVER,
         f"no Temporal server answers at {address} ({_reason(error)}). Start one in another shell with "
-        "`.tools/bin/temporal server start-dev` (after `make tools`), point --address or "
+        "`make dev-server` (it runs `.tools/bin/temporal server start-dev`), point --address or "
         "TEMPORAL_ADDRESS at yours, or add --embedded to start one for this command",
     )
 
