@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from rag_claimcheck.history import BLOB_ERROR_BYTES, BLOB_WARN_BYTES, human_bytes
 
@@ -38,13 +38,23 @@ HISTORY_LIMITS: Mapping[str, int] = {
 """The server's default per-history limits, for plots of a whole history's size."""
 
 
+NARROW_RANGE_FACTOR = 8.0
+"""A byte axis whose data spans less than this ratio gets ticks at quarter steps between powers of two."""
+
+
 def bytes_axis(ax: Axes, axis: str = "y", *, limits: Mapping[str, int] | None = None) -> None:
     """Log scale in bytes with human tick labels; a labelled reference line for each of ``limits``."""
     formatter = FuncFormatter(lambda v, _pos: human_bytes(v) if v > 0 else "0")
     target = ax.yaxis if axis == "y" else ax.xaxis
+    low, high = ax.get_ylim() if axis == "y" else ax.get_xlim()
     (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
-    target.set_major_locator(LogLocator(base=2.0, numticks=12))
+    # Over a narrow range a power of two or two gives one or no tick, and matplotlib then labels
+    # the minor ticks in 10^x notation on top of ours: tick at quarter steps instead, label no minor.
+    narrow = low > 0 and high / low < NARROW_RANGE_FACTOR
+    subs = (1.0, 1.25, 1.5, 1.75) if narrow else (1.0,)
+    target.set_major_locator(LogLocator(base=2.0, subs=subs, numticks=12))
     target.set_major_formatter(formatter)
+    target.set_minor_formatter(NullFormatter())
     draw = ax.axhline if axis == "y" else ax.axvline
     for (label, value), style in zip((limits or {}).items(), (":", "--", "-."), strict=False):
         draw(value, color="grey", linestyle=style, linewidth=1, label=label)

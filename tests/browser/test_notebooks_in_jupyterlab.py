@@ -21,7 +21,7 @@ NOTEBOOKS = {
     "01_quickstart.ipynb": (0, 0),
     "02_event_history_sizes.ipynb": (2, 1),
     "03_failures_with_and_without_claim_check.ipynb": (1, 0),
-    "04_conversations_dedup_and_cleanup.ipynb": (2, 0),
+    "04_conversations_dedup_and_cleanup.ipynb": (3, 0),
 }
 
 
