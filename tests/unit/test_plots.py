@@ -6,11 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
 
-from rag_claimcheck.notebook.plots import plot_turns  # noqa: E402
+from rag_claimcheck.notebook.plots import plot_turns
 
 TURNS = list(range(1, 21))
 
