@@ -8,8 +8,9 @@ import json
 import os
 import sys
 from datetime import timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from rag_claimcheck.claimcheck.keys import workflow_prefix
@@ -231,6 +232,15 @@ CANCEL_WAIT_SECONDS = 60.0
 """How long ``--cancel`` waits for the workflow to end (its activities stop within their heartbeat timeout)."""
 
 
+async def _has_ended(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether the workflow exists and its latest run is no longer running."""
+    try:
+        desc = await handle.describe()
+    except RPCError:
+        return False
+    return desc.status not in (None, WorkflowExecutionStatus.RUNNING)
+
+
 async def cancel_workflow(args: argparse.Namespace) -> int:
     """Request cancellation of ``args.cancel`` and wait (bounded) until it has ended; print its status."""
     client = await connect(args.target)
@@ -238,10 +248,13 @@ async def cancel_workflow(args: argparse.Namespace) -> int:
     try:
         await handle.cancel()
     except RPCError as e:
-        raise CommandError(
-            "WorkflowNotFound" if e.status == RPCStatusCode.NOT_FOUND else f"RPCError.{e.status.name}",
-            f"cannot cancel workflow {args.cancel!r} on {args.address}: {e.message}",
-        ) from None
+        # Cancelling is idempotent: a workflow that has already ended (cancelled by someone else
+        # a moment ago, say) is reported with its final status, not as an error.
+        if not await _has_ended(handle):
+            raise CommandError(
+                "WorkflowNotFound" if e.status == RPCStatusCode.NOT_FOUND else f"RPCError.{e.status.name}",
+                f"cannot cancel workflow {args.cancel!r} on {args.address}: {e.message}",
+            ) from None
     deadline = asyncio.get_running_loop().time() + CANCEL_WAIT_SECONDS
     status = "RUNNING"
     while asyncio.get_running_loop().time() < deadline:

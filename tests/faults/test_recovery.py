@@ -38,6 +38,7 @@ from rag_claimcheck.samples import scaled_document
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.ports import free_port
 from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.servers.tools import require_binary
 from rag_claimcheck.storage.memory import MemoryBlobStore
 from rag_claimcheck.storage.s3 import S3BlobStore
 from tests.integration.helpers import running_stack
@@ -47,6 +48,10 @@ pytestmark = pytest.mark.integration
 MIB = 1024 * 1024
 DOCUMENT_BYTES = 6 * MIB
 """Big enough that ingest takes seconds (so a fault can land in the middle of it)."""
+CANCEL_DOCUMENT_BYTES = 256 * MIB
+"""Ingest runs at 10-15 MiB/s, and a cancel reaches a running activity with its next sent
+heartbeat (the SDK sends one at most every 0.8 x the 10 s heartbeat timeout): ingest must still
+be running 10 s after the cancel request for the test to see the running step stop."""
 SERVER_FAILURE_LIMIT = 4 * 1024
 """limit.mutableStateActivityFailureSize.error: a bigger retry failure is shown as "Failure exceeds size limit."."""
 
@@ -55,6 +60,14 @@ SERVER_FAILURE_LIMIT = 4 * 1024
 def big_doc(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("docs") / "handbook-6mib.md"
     path.write_bytes(scaled_document(DOCUMENT_BYTES))
+    return path
+
+
+@pytest.fixture(scope="module")
+def long_doc(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ingest of this one takes well over the time a cancel needs to reach the running step."""
+    path = tmp_path_factory.mktemp("docs") / "handbook-256mib.md"
+    path.write_bytes(scaled_document(CANCEL_DOCUMENT_BYTES))
     return path
 
 
@@ -173,12 +186,25 @@ async def test_a_frozen_store_is_named_by_the_starter_within_15_s_of_its_start_u
 
 @pytest.mark.timeout(240)
 async def test_cancelling_mid_ingest_stops_the_activity_and_ends_canceled_with_the_blobs_kept(
-    run: Drill, own_minio: MinioServer, big_doc: Path
+    run: Drill, own_minio: MinioServer, long_doc: Path
 ) -> None:
     await run.start_worker().wait_ready()
-    handle = await run.start_question(big_doc)
+    handle = await run.start_question(long_doc)
     await wait_for_running_activity(handle, "ingest_document", timeout=120)
     started = time.monotonic()
+    # What an operator types first (the Go CLI answers at once) ...
+    temporal_cancel = await asyncio.create_subprocess_exec(
+        str(require_binary("temporal")),
+        "workflow",
+        "cancel",
+        "--address",
+        run.address,
+        "--workflow-id",
+        run.workflow_id,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    assert await asyncio.wait_for(temporal_cancel.wait(), 30) == 0
+    # ... and the kit's own command, which asks again (cancelling is idempotent) and waits for the end.
     cancel = await asyncio.create_subprocess_exec(
         sys.executable,
         "start_workflow.py",
@@ -210,4 +236,4 @@ async def test_cancelling_mid_ingest_stops_the_activity_and_ends_canceled_with_t
         blobs = await store.list(prefix=workflow_prefix(namespace="default", workflow_id=run.workflow_id))
     finally:
         await store.close()
-    assert sum(b.size for b in blobs) >= DOCUMENT_BYTES, "the document's blob is still there for gc"
+    assert sum(b.size for b in blobs) >= CANCEL_DOCUMENT_BYTES, "the document's blob is still there for gc"
