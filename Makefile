@@ -21,12 +21,13 @@ setup: ## Install Python dependencies from uv.lock into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
 
-tools: ## Find (PATH, then .tools/bin) or build the temporal and minio servers
+tools: ## Find (PATH, then .tools/bin) or build the temporal, temporal-devserver and minio servers
 	@mkdir -p $(TOOLS_BIN)
-	@# Both at once: a cold build of each takes minutes, and go splits the cores between them.
+	@# All at once: a cold build of each takes minutes, and go splits the cores between them.
 	@bash scripts/ensure-tool.sh temporal github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION) "$(TOOLS_BIN)" $(TEMPORAL_CLI_VERSION_VAR) & t=$$!; \
 	 bash scripts/ensure-tool.sh minio github.com/minio/minio@$(MINIO_VERSION) "$(TOOLS_BIN)" & m=$$!; \
-	 wait $$t; tr=$$?; wait $$m; mr=$$?; exit $$(( tr || mr ))
+	 bash scripts/ensure-devserver.sh "$(TOOLS_BIN)" & d=$$!; \
+	 wait $$t; tr=$$?; wait $$m; mr=$$?; wait $$d; dr=$$?; exit $$(( tr || mr || dr ))
 
 browser: ## Find Chromium for the browser tests, or install Debian's package (as root)
 	@command -v chromium >/dev/null 2>&1 || [ -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ] || { \

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from rag_claimcheck.servers.minio import MinioServer
-from rag_claimcheck.servers.temporal import SMALL_LIMITS, DevServer
+from rag_claimcheck.servers.temporal import SERVER_1_32, SMALL_LIMITS, DevServer
 from rag_claimcheck.servers.tools import MissingBinaryError
 from rag_claimcheck.storage.s3 import S3BlobStore
 
@@ -44,6 +44,17 @@ async def small_limits_server() -> AsyncIterator[DevServer]:
     """A dev server with lowered limits (SMALL_LIMITS) so limit failures happen in seconds."""
     try:
         server = await DevServer.start(dynamic_config=SMALL_LIMITS)
+    except MissingBinaryError as e:
+        missing_server(e)
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def server_1_32() -> AsyncIterator[DevServer]:
+    """The kit's build of server 1.32 (with its Web UI), whose describe() sums external payloads."""
+    try:
+        server = await DevServer.start(binary_name=SERVER_1_32, ui=True)
     except MissingBinaryError as e:
         missing_server(e)
     yield server

@@ -1,4 +1,9 @@
-"""Run a Temporal dev server (``temporal server start-dev``) on free loopback ports."""
+"""Run a Temporal dev server (``temporal server start-dev``) on free loopback ports.
+
+Two builds start the same way: the Temporal CLI (v1.5.1, server 1.29; the default) and
+``temporal-devserver``, the kit's own build of server 1.32 (``tools/devserver``), whose
+``describe()`` reports what the references' ``external_payloads`` marks kept out of history.
+"""
 
 from __future__ import annotations
 
@@ -32,8 +37,13 @@ suggested at 256 KiB or 60 events (defaults: 2 MiB, 50 MiB, 4 MiB / 4,096 events
 
 
 EXTERNAL_PAYLOAD_STATS: Mapping[str, bool] = {"history.externalPayloadsEnabled": True}
-"""Servers that know it (newer than the 1.29 in Temporal CLI 1.5) sum the references' ``external_payloads`` marks into
-``describe()``'s ``external_payload_size_bytes``; older ones ignore the key."""
+"""Servers from 1.32 sum the references' ``external_payloads`` marks into ``describe()``'s
+``external_payload_size_bytes`` and ``external_payload_count`` when this is on; older ones ignore the key."""
+
+CLI = "temporal"
+"""The Temporal CLI's dev server (server 1.29): the default."""
+SERVER_1_32 = "temporal-devserver"
+"""The kit's build of server 1.32 (``tools/devserver``): the same flags, plus external-payload figures."""
 
 
 @dataclass
@@ -57,20 +67,22 @@ class DevServer:
         codec_endpoint: str | None = None,
         allow_download: bool = False,
         log_level: str = "warn",
+        binary_name: str = CLI,
     ) -> DevServer:
         """Start ``temporal server start-dev`` (the binary on PATH or in the tools folder).
 
         Args:
+            binary_name: :data:`CLI` (default) or :data:`SERVER_1_32`.
             ui: Serve the Web UI too (on its own free port).
             dynamic_config: ``--dynamic-config-value`` pairs, e.g. :data:`SMALL_LIMITS`.
             codec_endpoint: Passed as ``--ui-codec-endpoint`` so the Web UI decodes payloads.
             allow_download: Without a local binary, let the Temporal SDK download the CLI
                 (needs internet); otherwise raise :class:`MissingBinaryError`.
         """
-        binary = find_binary("temporal")
+        binary = find_binary(binary_name)
         if binary is None:
-            if not allow_download:
-                raise MissingBinaryError("temporal")
+            if not allow_download or binary_name != CLI:
+                raise MissingBinaryError(binary_name)
             binary = await _download_cli()
         dynamic_config = dict(dynamic_config or {})
         port = free_port()

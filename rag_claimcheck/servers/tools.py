@@ -1,4 +1,4 @@
-"""Finding the ``temporal`` and ``minio`` binaries: PATH first, then the kit's tools folder."""
+"""Finding the server binaries (``temporal``, ``temporal-devserver``, ``minio``): PATH first, then the kit's tools folder."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ TOOLS_BIN = Path(os.environ.get("RAG_CLAIMCHECK_TOOLS_BIN", PROJECT_ROOT / ".too
 DOWNLOAD_DIR = TOOLS_BIN.parent / "sdk-download"
 """Where the Temporal SDK may download the CLI when there is no binary and there is internet."""
 
-_ENV_OVERRIDES = {"temporal": "TEMPORAL_CLI_PATH", "minio": "MINIO_PATH"}
+_ENV_OVERRIDES = {
+    "temporal": "TEMPORAL_CLI_PATH",
+    "temporal-devserver": "TEMPORAL_DEVSERVER_PATH",
+    "minio": "MINIO_PATH",
+}
 
 _HOW_TO_GET = {
     "temporal": (
@@ -22,6 +26,12 @@ _HOW_TO_GET = {
         "or install the Temporal CLI with Homebrew (`brew install temporal`) or its install script "
         "(`curl -sSf https://temporal.download/cli.sh | sh`), or run `docker compose up temporal`, "
         "or point TEMPORAL_CLI_PATH at a binary."
+    ),
+    "temporal-devserver": (
+        "It is the kit's own dev server built from go.temporal.io/server v1.32 (tools/devserver), for the "
+        "external-payload figures in describe() that the server inside Temporal CLI 1.5 lacks. Build it "
+        "with `make tools` (needs Go >= 1.26.8: `go build -C tools/devserver`), or point "
+        "TEMPORAL_DEVSERVER_PATH at a binary."
     ),
     "minio": (
         "Build it with `make tools` (needs Go), or install MinIO from its release page, "
@@ -39,7 +49,7 @@ class MissingBinaryError(FileNotFoundError):
 
 
 def find_binary(name: str) -> Path | None:
-    """The path of ``temporal`` or ``minio``: the override variable, then PATH, then the tools folder."""
+    """The path of a server binary: the override variable, then PATH, then the tools folder."""
     override = os.environ.get(_ENV_OVERRIDES[name])
     if override:
         return Path(override) if Path(override).is_file() else None

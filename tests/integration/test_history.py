@@ -13,6 +13,7 @@ from rag_claimcheck.run import ask_question
 from rag_claimcheck.samples import DEFAULT_QUESTION, scaled_document
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.storage import MemoryBlobStore
+from rag_claimcheck.storage.s3 import S3BlobStore
 from tests.integration.helpers import running_stack
 
 pytestmark = pytest.mark.integration
@@ -86,3 +87,36 @@ async def test_references_in_history_are_marked_with_what_they_kept_out(
         report.kept_out_bytes,
         report.kept_out_payloads,
     )
+
+
+@pytest.mark.parametrize("mode", ["codec", "extstore"])
+async def test_the_server_reports_what_the_references_kept_out(
+    server_1_32: DevServer, s3_store: S3BlobStore, mode: str
+) -> None:
+    """Server 1.32 sums the references' marks into describe(): the codec's as the SDK's own."""
+    document = SourceDocument.from_bytes(scaled_document(MIB), filename="1mib.md", mime_type="text/markdown")
+    async with running_stack(server_1_32, mode=mode, store=s3_store) as stack:  # type: ignore[arg-type] # parametrized
+        report = await ask_question(
+            stack.client,
+            document=document,
+            question=DEFAULT_QUESTION,
+            task_queue=stack.task_queue,
+            claim_check=mode,
+            workflow_id=stack.new_id("server-kept-out"),
+        )
+        description = await stack.client.get_workflow_handle(report.workflow_id).describe()
+    assert report.status == "completed", report.error
+    info = description.raw_info
+    assert info.external_payload_count >= 1
+    assert info.external_payload_size_bytes >= len(document.text.encode())
+    # The server and the kit's history walk count the same marks.
+    assert (info.external_payload_size_bytes, info.external_payload_count) == (
+        report.kept_out_bytes,
+        report.kept_out_payloads,
+    )
+    assert (report.external_payload_size_bytes, report.external_payload_count) == (
+        info.external_payload_size_bytes,
+        info.external_payload_count,
+    )
+    # The blobs are in the bucket: the figures describe bytes that left history, not bytes lost.
+    assert len(await s3_store.list(prefix="")) >= 1

@@ -84,3 +84,71 @@ def test_a_cached_build_saying_0_0_0_dev_is_rebuilt(tmp_path: Path) -> None:
     )
     # no Go on this PATH, so the rebuild stops with the install hints
     assert result.returncode == 1 and "Go is not installed" in result.stderr
+
+
+ENSURE_DEVSERVER = ROOT / "scripts" / "ensure-devserver.sh"
+
+
+def test_the_kits_devserver_is_server_1_32_with_its_web_ui() -> None:
+    go_mod = (ROOT / "tools" / "devserver" / "go.mod").read_text()
+    assert "go.temporal.io/server v1.32.0" in go_mod
+    binary = find_binary("temporal-devserver")
+    if binary is None:
+        missing_server(MissingBinaryError("temporal-devserver"))
+    assert binary is not None
+    reported = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60)
+    assert reported.stdout == "temporal-devserver (Server 1.32.0, UI 2.54.1)\n", reported
+
+
+def test_the_devserver_refuses_a_dynamic_config_value_that_is_not_json() -> None:
+    binary = find_binary("temporal-devserver")
+    if binary is None:
+        missing_server(MissingBinaryError("temporal-devserver"))
+    assert binary is not None
+    result = subprocess.run(
+        [binary, "server", "start-dev", "--headless", "--dynamic-config-value", "limit.blobSize.error=big"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        'temporal-devserver: --dynamic-config-value "limit.blobSize.error=big": the value is not JSON'
+    ), result.stderr
+
+
+def fake_devserver(folder: Path, *, modified: float) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "temporal-devserver"
+    path.write_text("#!/bin/sh\necho 'temporal-devserver (Server 1.32.0, UI 2.54.1)'\n")
+    path.chmod(0o755)
+    os.utime(path, (modified, modified))
+    return folder
+
+
+def ensure_devserver(bin_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # no Go, no temporal-devserver
+    return subprocess.run(
+        ["bash", str(ENSURE_DEVSERVER), str(bin_dir)], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_a_devserver_newer_than_its_sources_is_reused(tmp_path: Path) -> None:
+    newest_source = max(p.stat().st_mtime for p in (ROOT / "tools" / "devserver").iterdir())
+    bin_dir = fake_devserver(tmp_path, modified=newest_source + 60)
+    result = ensure_devserver(bin_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        f"tools: using {bin_dir}/temporal-devserver (temporal-devserver (Server 1.32.0, UI 2.54.1))\n"
+    )
+
+
+def test_a_devserver_older_than_its_sources_is_rebuilt(tmp_path: Path) -> None:
+    bin_dir = fake_devserver(tmp_path, modified=0)
+    result = ensure_devserver(bin_dir)
+    # no Go on this PATH, so the rebuild stops with the install hint
+    assert result.returncode == 1
+    assert (
+        "'temporal-devserver' is missing or older than tools/devserver, and Go is not installed"
+        in result.stderr
+    )
