@@ -21,7 +21,7 @@ from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.codec_server import RunningCodecServer, start_codec_server
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.servers.minio import MinioServer
-from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.servers.temporal import CLI, DevServer
 from rag_claimcheck.settings import ClaimCheckSettings, Mode
 from rag_claimcheck.storage.base import BlobStore
 from rag_claimcheck.storage.factory import open_store
@@ -68,8 +68,13 @@ class EmbeddedStack:
         codec_endpoint: str | None = None,
         activities: RagActivities | None = None,
         allow_download: bool = True,
+        server_binary: str = CLI,
     ) -> EmbeddedStack:
-        """Start the dev server (and MinIO for ``store='s3'`` without an endpoint configured)."""
+        """Start the dev server (and MinIO for ``store='s3'`` without an endpoint configured).
+
+        ``server_binary`` picks the dev server's build: :data:`~rag_claimcheck.servers.temporal.CLI`
+        (server 1.29) or :data:`~rag_claimcheck.servers.temporal.SERVER_1_32`.
+        """
         settings = settings or ClaimCheckSettings.from_env()
         minio = None
         if settings.store == "s3" and not settings.s3_endpoint_url:
@@ -97,6 +102,7 @@ class EmbeddedStack:
                 dynamic_config=dynamic_config,
                 codec_endpoint=codec_endpoint,
                 allow_download=allow_download,
+                binary_name=server_binary,
             )
         except BaseException:
             if codec is not None:
