@@ -40,8 +40,10 @@ browser: ## Find Chromium for the browser tests, or install Debian's package (as
 
 TEMPORAL = $(shell command -v temporal 2>/dev/null || echo $(TOOLS_BIN)/temporal)
 
-dev-server: tools ## A Temporal dev server on localhost:7233, Web UI :8233 (CODEC_ENDPOINT=url: decode in the UI)
-	@$(TEMPORAL) server start-dev $(if $(CODEC_ENDPOINT),--ui-codec-endpoint $(CODEC_ENDPOINT))
+DEVSERVER = $(shell command -v temporal-devserver 2>/dev/null || echo $(TOOLS_BIN)/temporal-devserver)
+
+dev-server: tools ## A dev server on localhost:7233, Web UI :8233 (CODEC_ENDPOINT=url; SERVER=1.32: counts external payloads)
+	@$(if $(filter 1.32,$(SERVER)),$(DEVSERVER) server start-dev --dynamic-config-value history.externalPayloadsEnabled=true,$(TEMPORAL) server start-dev) $(if $(CODEC_ENDPOINT),--ui-codec-endpoint $(CODEC_ENDPOINT))
 
 demo: setup tools ## Answer a question on the embedded stack and compare history sizes per mode
 	@$(UV) run python start_workflow.py --embedded --compare

@@ -27,6 +27,7 @@ from rag_claimcheck.history import human_bytes
 from rag_claimcheck.preflight import CommandError, require_store, require_worker
 from rag_claimcheck.rag.ingest import load_document
 from rag_claimcheck.run import RunReport, ask_question
+from rag_claimcheck.servers.temporal import SERVER_BUILDS
 from rag_claimcheck.settings import MODES, ClaimCheckSettings
 from rag_claimcheck.storage.base import BlobStore
 from rag_claimcheck.worker_setup import DEFAULT_TASK_QUEUE, build_worker
@@ -69,6 +70,13 @@ def add_connection_args(parser: argparse.ArgumentParser) -> None:
         "--embedded",
         action="store_true",
         help="start a local dev server and an in-process worker; nothing else needs to run",
+    )
+    group.add_argument(
+        "--embedded-server",
+        choices=tuple(SERVER_BUILDS),
+        default="cli",
+        help="with --embedded, the dev server: cli (Temporal CLI 1.5.1, server 1.29; default) or 1.32 "
+        "(the kit's build of server 1.32, whose describe() and Web UI count the external payloads)",
     )
 
 
@@ -134,7 +142,9 @@ async def run_once(args: argparse.Namespace) -> RunReport:
     stores_to_close: list[BlobStore] = []
     if args.embedded:
         _status("starting an embedded Temporal dev server ...")
-        stack = await EmbeddedStack.start(settings=settings, ui=False)
+        stack = await EmbeddedStack.start(
+            settings=settings, ui=False, server_binary=SERVER_BUILDS[args.embedded_server]
+        )
     try:
         if stack is not None:
             runtime = await stack.runtime(settings.mode)
@@ -179,10 +189,16 @@ def print_report(report: RunReport) -> None:
             f"{report.history_length} events)"
         )
     if report.kept_out_payloads:
+        counted = (
+            f"the server counts {human_bytes(report.external_payload_size_bytes)} "
+            f"in {report.external_payload_count} (describe's external_payload_size_bytes)"
+            if report.external_payload_size_bytes
+            else "this server does not count them (server 1.32 does: --embedded-server 1.32 "
+            "or make dev-server SERVER=1.32)"
+        )
         print(
             f"kept out of history: {human_bytes(report.kept_out_bytes or 0)} in "
-            f"{report.kept_out_payloads} payload(s); the server counts "
-            f"{human_bytes(report.external_payload_size_bytes or 0)} (external_payload_size_bytes)"
+            f"{report.kept_out_payloads} payload(s); {counted}"
         )
 
 
@@ -190,7 +206,9 @@ async def compare_modes(args: argparse.Namespace) -> int:
     """Embedded: the same question with claim check off, codec and extstore; print a table."""
     document = load_document(args.doc)
     _status("starting an embedded Temporal dev server ...")
-    stack = await EmbeddedStack.start(settings=args.settings, ui=False)
+    stack = await EmbeddedStack.start(
+        settings=args.settings, ui=False, server_binary=SERVER_BUILDS[args.embedded_server]
+    )
     reports: list[tuple[RunReport, int, int]] = []
     try:
         for mode in MODES:
@@ -285,7 +303,9 @@ async def run_worker(args: argparse.Namespace) -> None:
     """Run a worker until interrupted (embedded: with its own dev server)."""
     settings: ClaimCheckSettings = args.settings
     if args.embedded:
-        stack = await EmbeddedStack.start(settings=settings, ui=True)
+        stack = await EmbeddedStack.start(
+            settings=settings, ui=True, server_binary=SERVER_BUILDS[args.embedded_server]
+        )
         runtime = await stack.runtime(settings.mode)
         _status(
             f"dev server at {stack.server.address} (Web UI {stack.server.ui_url}, decoding through the codec "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
@@ -14,7 +16,8 @@ from rag_claimcheck.history import history_frame
 from rag_claimcheck.rag.models import SourceDocument
 from rag_claimcheck.run import RunReport, ask_question
 from rag_claimcheck.samples import DEFAULT_QUESTION, scaled_document
-from rag_claimcheck.settings import Mode
+from rag_claimcheck.servers.temporal import SERVER_1_32
+from rag_claimcheck.settings import ClaimCheckSettings, Mode
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -83,3 +86,35 @@ async def event_sizes(stack: EmbeddedStack, workflow_ids: Mapping[str, str]) -> 
         client = next(iter(stack.modes.values())).client
         out[label] = await history_frame(client.get_workflow_handle(workflow_id))
     return out
+
+
+async def server_counts(
+    document: SourceDocument, modes: Sequence[Mode] = ("codec", "extstore")
+) -> pd.DataFrame:
+    """Ask on a throwaway stack on server 1.32 (its own dev server and file store, stopped after) and
+    set what the kit counts in history beside what the server reports in ``describe()``."""
+    folder = tempfile.mkdtemp(prefix="rag-claimcheck-1.32-")
+    settings = ClaimCheckSettings.from_env(store="file", file_root=folder)
+    stack = await EmbeddedStack.start(
+        settings=settings, ui=False, server_binary=SERVER_1_32, allow_download=False
+    )
+    rows = []
+    try:
+        for mode in modes:
+            report, row = await ask(stack, mode, document)
+            rows.append(
+                {
+                    "mode": mode,
+                    "status": report.status,
+                    "history_bytes": report.history_size_bytes,
+                    "kept_out_bytes": report.kept_out_bytes,
+                    "kept_out_payloads": report.kept_out_payloads,
+                    "external_payload_size_bytes": report.external_payload_size_bytes,
+                    "external_payload_count": report.external_payload_count,
+                    "store_bytes": row["store_bytes"],
+                }
+            )
+    finally:
+        await stack.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return pd.DataFrame(rows)

@@ -44,6 +44,8 @@ CLI = "temporal"
 """The Temporal CLI's dev server (server 1.29): the default."""
 SERVER_1_32 = "temporal-devserver"
 """The kit's build of server 1.32 (``tools/devserver``): the same flags, plus external-payload figures."""
+SERVER_BUILDS: Mapping[str, str] = {"cli": CLI, "1.32": SERVER_1_32}
+"""The ``--embedded-server`` choices and their binaries."""
 
 
 @dataclass

@@ -109,6 +109,9 @@ async def test_the_server_reports_what_the_references_kept_out(
     info = description.raw_info
     assert info.external_payload_count >= 1
     assert info.external_payload_size_bytes >= len(document.text.encode())
+    # The README's "What the server counts": 5 payloads and 3.1 MiB for a 1 MiB document.
+    assert info.external_payload_count == 5
+    assert human_bytes(info.external_payload_size_bytes) == "3.1 MiB"
     # The server and the kit's history walk count the same marks.
     assert (info.external_payload_size_bytes, info.external_payload_count) == (
         report.kept_out_bytes,
