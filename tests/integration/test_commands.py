@@ -110,6 +110,31 @@ def test_5_mib_document_completes_with_claim_check_and_a_small_history(
     assert "45,000" in report["answer"]
 
 
+def test_the_embedded_server_1_32_counts_what_claim_check_kept_out(tmp_path: Path) -> None:
+    document = tmp_path / "1mib.md"
+    document.write_bytes(scaled_document(MIB))
+    env = {"CLAIM_CHECK_FILE_ROOT": str(tmp_path / "blobs")}
+    args = ("start_workflow.py", "--embedded", "--doc", str(document))
+    result = run(*args, "--embedded-server", "1.32", "--json", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["status"] == "completed" and report["kept_out_payloads"] == 5
+    assert (report["external_payload_size_bytes"], report["external_payload_count"]) == (
+        report["kept_out_bytes"],
+        report["kept_out_payloads"],
+    )
+    # The text report says what the server counted, or that it counts nothing (server 1.29).
+    counted = run(*args, "--embedded-server", "1.32", env=env)
+    assert "; the server counts 3.1 MiB in 5 (describe's external_payload_size_bytes)" in counted.stdout
+    uncounted = run(*args, env=env)
+    assert "; this server does not count them (server 1.32 does: --embedded-server 1.32" in uncounted.stdout
+    nonsense = run(*args, "--embedded-server", "1.31", "--json")
+    assert nonsense.returncode == 2
+    assert json.loads(nonsense.stdout)["error"]["message"] == (
+        "argument --embedded-server: invalid choice: '1.31' (choose from 'cli', '1.32')"
+    )
+
+
 async def test_worker_and_starter_in_two_processes(dev_server: DevServer, tmp_path: Path) -> None:
     env = {**os.environ, "CLAIM_CHECK_FILE_ROOT": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     worker = await asyncio.create_subprocess_exec(
