@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from temporalio.client import WorkflowHandle
 
 from rag_claimcheck.history import HistorySummary, history_frame, human_bytes, summarize
 from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
 from rag_claimcheck.rag.models import SourceDocument
-from rag_claimcheck.run import ask_question
+from rag_claimcheck.run import RunReport, ask_question
 from rag_claimcheck.samples import DEFAULT_QUESTION, scaled_document
 from rag_claimcheck.servers.temporal import DevServer
-from rag_claimcheck.storage import MemoryBlobStore
+from rag_claimcheck.settings import Mode
+from rag_claimcheck.storage import BlobStore, MemoryBlobStore
 from rag_claimcheck.storage.s3 import S3BlobStore
 from tests.integration.helpers import running_stack
 
@@ -58,21 +60,34 @@ async def summarize_by_id(server: DevServer, workflow_id: str) -> HistorySummary
     return await summarize(client.get_workflow_handle(workflow_id))
 
 
-@pytest.mark.parametrize("mode", ["codec", "extstore"])
-async def test_references_in_history_are_marked_with_what_they_kept_out(
-    dev_server: DevServer, mode: str
-) -> None:
-    document = SourceDocument.from_bytes(scaled_document(MIB), filename="1mib.md", mime_type="text/markdown")
-    async with running_stack(dev_server, mode=mode, store=MemoryBlobStore()) as stack:  # type: ignore[arg-type] # parametrized
+ONE_MIB_DOCUMENT = SourceDocument.from_bytes(
+    scaled_document(MIB), filename="1mib.md", mime_type="text/markdown"
+)
+
+
+async def ask_about_1_mib(
+    server: DevServer, mode: Mode, store: BlobStore
+) -> tuple[RunReport, WorkflowHandle]:
+    """The sample question on a 1 MiB document; the report and the workflow's handle."""
+    async with running_stack(server, mode=mode, store=store) as stack:
         report = await ask_question(
             stack.client,
-            document=document,
+            document=ONE_MIB_DOCUMENT,
             question=DEFAULT_QUESTION,
             task_queue=stack.task_queue,
             claim_check=mode,
             workflow_id=stack.new_id("kept-out"),
         )
-        frame = await history_frame(stack.client.get_workflow_handle(report.workflow_id))
+    return report, (await server.connect()).get_workflow_handle(report.workflow_id)
+
+
+@pytest.mark.parametrize("mode", ["codec", "extstore"])
+async def test_references_in_history_are_marked_with_what_they_kept_out(
+    dev_server: DevServer, mode: Mode
+) -> None:
+    document = ONE_MIB_DOCUMENT
+    report, handle = await ask_about_1_mib(dev_server, mode, MemoryBlobStore())
+    frame = await history_frame(handle)
     assert report.status == "completed", report.error
     started = frame[frame["event_type"] == "WORKFLOW_EXECUTION_STARTED"].iloc[0]
     # The workflow's input (the document, as text) was replaced by a marked reference.
@@ -91,20 +106,12 @@ async def test_references_in_history_are_marked_with_what_they_kept_out(
 
 @pytest.mark.parametrize("mode", ["codec", "extstore"])
 async def test_the_server_reports_what_the_references_kept_out(
-    server_1_32: DevServer, s3_store: S3BlobStore, mode: str
+    server_1_32: DevServer, s3_store: S3BlobStore, mode: Mode
 ) -> None:
     """Server 1.32 sums the references' marks into describe(): the codec's as the SDK's own."""
-    document = SourceDocument.from_bytes(scaled_document(MIB), filename="1mib.md", mime_type="text/markdown")
-    async with running_stack(server_1_32, mode=mode, store=s3_store) as stack:  # type: ignore[arg-type] # parametrized
-        report = await ask_question(
-            stack.client,
-            document=document,
-            question=DEFAULT_QUESTION,
-            task_queue=stack.task_queue,
-            claim_check=mode,
-            workflow_id=stack.new_id("server-kept-out"),
-        )
-        description = await stack.client.get_workflow_handle(report.workflow_id).describe()
+    document = ONE_MIB_DOCUMENT
+    report, handle = await ask_about_1_mib(server_1_32, mode, s3_store)
+    description = await handle.describe()
     assert report.status == "completed", report.error
     info = description.raw_info
     assert info.external_payload_count >= 1
