@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.client import WorkflowExecutionStatus
 
 from rag_claimcheck.claimcheck.keys import workflow_prefix
+from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.faultdrill import (
     PROJECT_ROOT,
     Drill,
@@ -34,7 +36,9 @@ from rag_claimcheck.faultdrill import (
     thaw,
     wait_for_running_activity,
 )
-from rag_claimcheck.samples import scaled_document
+from rag_claimcheck.rag.models import RagRequest, SourceDocument
+from rag_claimcheck.rag.workflows import AiRagWorkflow
+from rag_claimcheck.samples import DEFAULT_QUESTION, scaled_document
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.ports import free_port
 from rag_claimcheck.servers.temporal import DevServer
@@ -237,3 +241,56 @@ async def test_cancelling_mid_ingest_stops_the_activity_and_ends_canceled_with_t
     finally:
         await store.close()
     assert sum(b.size for b in blobs) >= CANCEL_DOCUMENT_BYTES, "the document's blob is still there for gc"
+
+
+@pytest.mark.timeout(240)
+async def test_a_store_outage_during_a_workflow_task_fails_the_task_and_a_retry_completes_it(
+    run: Drill, dev_server: DevServer, own_minio: MinioServer
+) -> None:
+    """The workflow's input is a reference, so its first workflow task reads the store: with MinIO
+    down, decoding fails, the task fails (the workflow does not), and the server retries it."""
+    await run.start_worker().wait_ready()
+    store = S3BlobStore(
+        bucket=run.bucket,
+        endpoint_url=own_minio.endpoint_url,
+        access_key_id=own_minio.access_key,
+        secret_access_key=own_minio.secret_key,
+    )
+    client = await dev_server.connect(plugins=[ClaimCheckPlugin(mode="codec", store=store)])
+    document = SourceDocument.from_bytes(scaled_document(MIB), filename="1mib.md", mime_type="text/markdown")
+    # Stored now; the first workflow task is held back until the store is down.
+    handle = await client.start_workflow(
+        AiRagWorkflow.run,
+        args=[document, RagRequest(question=DEFAULT_QUESTION)],
+        id=run.workflow_id,
+        task_queue=run.task_queue,
+        start_delay=timedelta(seconds=3),
+    )
+    await store.close()
+    await own_minio.stop()
+    failed: list[Failure] = []
+    deadline = time.monotonic() + 60
+    while not failed and time.monotonic() < deadline:
+        failed = [
+            e.workflow_task_failed_event_attributes.failure
+            for e in (await handle.fetch_history()).events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+        ]
+        await asyncio.sleep(1)
+    assert failed, "no workflow task failed while the store was down"
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    back = await restart(own_minio)
+    try:
+        recovered = time.monotonic()
+        result = await asyncio.wait_for(handle.result(), 120)
+        recovered_in = time.monotonic() - recovered
+    finally:
+        await back.stop()
+    assert "45,000" in result.answer
+    assert failed[0].application_failure_info.type == "ClaimCheckStoreUnavailable", failed[0]
+    assert f"store=s3://{run.bucket}, endpoint={own_minio.endpoint_url}" in failed[0].message
+    assert recovered_in < 30, f"completed {recovered_in:.0f} s after the store came back"
+    # The worker that failed the task is the one that completed the workflow: it kept serving.
+    assert len(run.workers) == 1 and run.workers[0].process.poll() is None
+    print(f"workflow task retried: completed {recovered_in:.1f} s after the store came back")
+    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
