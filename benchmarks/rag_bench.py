@@ -238,7 +238,8 @@ async def bench_large(size_mib: int) -> dict[str, object]:
 
 
 async def step_seconds(handle: WorkflowHandle) -> dict[str, float]:
-    """Seconds per step from the server's event times: workflow tasks, and each activity's run.
+    """Seconds per step from the server's event times: workflow tasks (their sum and the
+    longest; timed-out and failed ones counted), and each activity's run.
 
     ``to_first_event`` is the starter's own work before the server recorded the start (encoding
     and storing the document).
@@ -258,6 +259,11 @@ async def step_seconds(handle: WorkflowHandle) -> dict[str, float]:
             task = e.workflow_task_completed_event_attributes
             took = (at[e.event_id] - at[task.started_event_id]).total_seconds()
             steps["workflow_tasks"] = round(steps.get("workflow_tasks", 0.0) + took, 2)
+            steps["longest_workflow_task"] = max(steps.get("longest_workflow_task", 0.0), round(took, 2))
+        elif e.HasField("workflow_task_timed_out_event_attributes"):
+            steps["workflow_tasks_timed_out"] = steps.get("workflow_tasks_timed_out", 0) + 1
+        elif e.HasField("workflow_task_failed_event_attributes"):
+            steps["workflow_tasks_failed"] = steps.get("workflow_tasks_failed", 0) + 1
     steps["first_to_last_event"] = round(
         (at[events[-1].event_id] - at[events[0].event_id]).total_seconds(), 2
     )

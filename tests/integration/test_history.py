@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHandle
 from rag_claimcheck.history import HistorySummary, history_frame, human_bytes, summarize
 from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
 from rag_claimcheck.rag.models import SourceDocument
-from rag_claimcheck.run import RunReport, ask_question
+from rag_claimcheck.run import RunReport, ask_question, workflow_task_timeout
 from rag_claimcheck.samples import DEFAULT_QUESTION, scaled_document
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.settings import Mode
@@ -89,6 +89,8 @@ async def test_references_in_history_are_marked_with_what_they_kept_out(
     report, handle = await ask_about_1_mib(dev_server, mode, MemoryBlobStore())
     frame = await history_frame(handle)
     assert report.status == "completed", report.error
+    first = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
+    assert first.workflow_task_timeout.ToTimedelta() == workflow_task_timeout(document)  # 10.125 s
     started = frame[frame["event_type"] == "WORKFLOW_EXECUTION_STARTED"].iloc[0]
     # The workflow's input (the document, as text) was replaced by a marked reference.
     assert started["external_bytes"] >= len(document.text.encode())
