@@ -74,7 +74,6 @@ def add_connection_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--embedded-server",
         choices=tuple(SERVER_BUILDS),
-        default="cli",
         help="with --embedded, the dev server: cli (Temporal CLI 1.5.1, server 1.29; default) or 1.32 "
         "(the kit's build of server 1.32, whose describe() and Web UI count the external payloads)",
     )
@@ -111,6 +110,9 @@ def parse_command_args(parser: CommandParser, argv: list[str] | None) -> argpars
         args.settings = settings_from_args(args)
     except ValueError as e:
         parser.error(str(e))
+    if args.embedded_server and not args.embedded:
+        parser.error("--embedded-server needs --embedded (it picks the dev server --embedded starts)")
+    args.embedded_server = args.embedded_server or "cli"
     args.target = None
     if not args.embedded:
         try:
@@ -193,8 +195,8 @@ def print_report(report: RunReport) -> None:
             f"the server counts {human_bytes(report.external_payload_size_bytes)} "
             f"in {report.external_payload_count} (describe's external_payload_size_bytes)"
             if report.external_payload_size_bytes
-            else "this server does not count them (server 1.32 does: --embedded-server 1.32 "
-            "or make dev-server SERVER=1.32)"
+            else "this server does not count them (server 1.32 does, with history.externalPayloadsEnabled: "
+            "--embedded-server 1.32 or make dev-server SERVER=1.32)"
         )
         print(
             f"kept out of history: {human_bytes(report.kept_out_bytes or 0)} in "

@@ -30,8 +30,8 @@ _HOW_TO_GET = {
     "temporal-devserver": (
         "It is the kit's own dev server built from go.temporal.io/server v1.32 (tools/devserver), for the "
         "external-payload figures in describe() that the server inside Temporal CLI 1.5 lacks. Build it "
-        "with `make tools` (needs Go >= 1.26.8: `go build -C tools/devserver`), or point "
-        "TEMPORAL_DEVSERVER_PATH at a binary."
+        "with `make tools` (needs Go >= 1.26.8; it runs scripts/ensure-devserver.sh, which builds "
+        "tools/devserver into .tools/bin), or point TEMPORAL_DEVSERVER_PATH at a binary."
     ),
     "minio": (
         "Build it with `make tools` (needs Go), or install MinIO from its release page, "

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -249,7 +249,8 @@ async def test_a_store_outage_during_a_workflow_task_fails_the_task_and_a_retry_
 ) -> None:
     """The workflow's input is a reference, so its first workflow task reads the store: with MinIO
     down, decoding fails, the task fails (the workflow does not), and the server retries it."""
-    await run.start_worker().wait_ready()
+    worker = run.start_worker()
+    await worker.wait_ready()
     store = S3BlobStore(
         bucket=run.bucket,
         endpoint_url=own_minio.endpoint_url,
@@ -258,16 +259,20 @@ async def test_a_store_outage_during_a_workflow_task_fails_the_task_and_a_retry_
     )
     client = await dev_server.connect(plugins=[ClaimCheckPlugin(mode="codec", store=store)])
     document = SourceDocument.from_bytes(scaled_document(MIB), filename="1mib.md", mime_type="text/markdown")
-    # Stored now; the first workflow task is held back until the store is down.
-    handle = await client.start_workflow(
-        AiRagWorkflow.run,
-        args=[document, RagRequest(question=DEFAULT_QUESTION)],
-        id=run.workflow_id,
-        task_queue=run.task_queue,
-        start_delay=timedelta(seconds=3),
-    )
-    await store.close()
-    await own_minio.stop()
+    # The worker is paused while the document is stored and MinIO stopped, so its first workflow
+    # task can only run once the store is gone, however slow stopping MinIO is.
+    os.kill(worker.process.pid, signal.SIGSTOP)
+    try:
+        handle = await client.start_workflow(
+            AiRagWorkflow.run,
+            args=[document, RagRequest(question=DEFAULT_QUESTION)],
+            id=run.workflow_id,
+            task_queue=run.task_queue,
+        )
+        await store.close()
+        await own_minio.stop()
+    finally:
+        os.kill(worker.process.pid, signal.SIGCONT)
     failed: list[Failure] = []
     deadline = time.monotonic() + 60
     while not failed and time.monotonic() < deadline:

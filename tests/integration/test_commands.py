@@ -13,6 +13,8 @@ import pytest
 
 from rag_claimcheck.samples import scaled_document
 from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.servers.tools import MissingBinaryError, find_binary
+from tests.conftest import missing_server
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +113,8 @@ def test_5_mib_document_completes_with_claim_check_and_a_small_history(
 
 
 def test_the_embedded_server_1_32_counts_what_claim_check_kept_out(tmp_path: Path) -> None:
+    if find_binary("temporal-devserver") is None:
+        missing_server(MissingBinaryError("temporal-devserver"))
     document = tmp_path / "1mib.md"
     document.write_bytes(scaled_document(MIB))
     env = {"CLAIM_CHECK_FILE_ROOT": str(tmp_path / "blobs")}
@@ -127,11 +131,21 @@ def test_the_embedded_server_1_32_counts_what_claim_check_kept_out(tmp_path: Pat
     counted = run(*args, "--embedded-server", "1.32", env=env)
     assert "; the server counts 3.1 MiB in 5 (describe's external_payload_size_bytes)" in counted.stdout
     uncounted = run(*args, env=env)
-    assert "; this server does not count them (server 1.32 does: --embedded-server 1.32" in uncounted.stdout
+    assert (
+        "; this server does not count them (server 1.32 does, with history.externalPayloadsEnabled: --embedded-server 1.32"
+        in uncounted.stdout
+    )
     nonsense = run(*args, "--embedded-server", "1.31", "--json")
     assert nonsense.returncode == 2
-    assert json.loads(nonsense.stdout)["error"]["message"] == (
-        "argument --embedded-server: invalid choice: '1.31' (choose from 'cli', '1.32')"
+    error = json.loads(nonsense.stdout)["error"]
+    assert error["type"] == "UsageError"
+    # argparse quotes the choices in some Python versions and not in others
+    assert error["message"].startswith("argument --embedded-server: invalid choice: '1.31' (choose from ")
+    assert all(choice in error["message"] for choice in ("cli", "1.32"))
+    alone = run("start_workflow.py", "--embedded-server", "1.32", "--json")
+    assert alone.returncode == 2
+    assert json.loads(alone.stdout)["error"]["message"] == (
+        "--embedded-server needs --embedded (it picks the dev server --embedded starts)"
     )
 
 

@@ -100,21 +100,26 @@ def test_the_kits_devserver_is_server_1_32_with_its_web_ui() -> None:
     assert reported.stdout == "temporal-devserver (Server 1.32.0, UI 2.54.1)\n", reported
 
 
-def test_the_devserver_refuses_a_dynamic_config_value_that_is_not_json() -> None:
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [("big", "the value is not JSON: invalid character"), ("10abc", 'the value is not JSON: "abc" after it')],
+)
+def test_the_devserver_refuses_a_dynamic_config_value_that_is_not_json(value: str, why: str) -> None:
     binary = find_binary("temporal-devserver")
     if binary is None:
         missing_server(MissingBinaryError("temporal-devserver"))
     assert binary is not None
+    pair = f"limit.blobSize.error={value}"
     result = subprocess.run(
-        [binary, "server", "start-dev", "--headless", "--dynamic-config-value", "limit.blobSize.error=big"],
+        [binary, "server", "start-dev", "--headless", "--dynamic-config-value", pair],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 1
-    assert result.stderr.startswith(
-        'temporal-devserver: --dynamic-config-value "limit.blobSize.error=big": the value is not JSON'
-    ), result.stderr
+    assert result.stderr.startswith(f'temporal-devserver: --dynamic-config-value "{pair}": {why}'), (
+        result.stderr
+    )
 
 
 def fake_devserver(folder: Path, *, modified: float) -> Path:
@@ -126,8 +131,11 @@ def fake_devserver(folder: Path, *, modified: float) -> Path:
     return folder
 
 
-def ensure_devserver(bin_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # no Go, no temporal-devserver
+def ensure_devserver(
+    bin_dir: Path, *, ci: bool = True, path: str = "/usr/bin:/bin"
+) -> subprocess.CompletedProcess[str]:
+    # By default a PATH without Go and without a temporal-devserver: only bin_dir can satisfy the script.
+    env = {**os.environ, "PATH": path, "CI": "true" if ci else ""}
     return subprocess.run(
         ["bash", str(ENSURE_DEVSERVER), str(bin_dir)], capture_output=True, text=True, env=env, timeout=60
     )
@@ -143,7 +151,7 @@ def test_a_devserver_newer_than_its_sources_is_reused(tmp_path: Path) -> None:
     )
 
 
-def test_a_devserver_older_than_its_sources_is_rebuilt(tmp_path: Path) -> None:
+def test_a_devserver_older_than_its_sources_is_rebuilt_and_without_go_ci_fails(tmp_path: Path) -> None:
     bin_dir = fake_devserver(tmp_path, modified=0)
     result = ensure_devserver(bin_dir)
     # no Go on this PATH, so the rebuild stops with the install hint
@@ -152,3 +160,22 @@ def test_a_devserver_older_than_its_sources_is_rebuilt(tmp_path: Path) -> None:
         "'temporal-devserver' is missing or older than tools/devserver, and Go is not installed"
         in result.stderr
     )
+
+
+def test_without_go_outside_ci_the_devserver_is_only_a_warning(tmp_path: Path) -> None:
+    result = ensure_devserver(tmp_path / "empty", ci=False)
+    assert result.returncode == 0, result.stderr
+    assert "Everything but the server-1.32 extras" in result.stderr
+
+
+def test_a_devserver_on_path_with_another_server_version_is_not_used(tmp_path: Path) -> None:
+    on_path = tmp_path / "on-path"
+    on_path.mkdir()
+    impostor = on_path / "temporal-devserver"
+    impostor.write_text("#!/bin/sh\necho 'temporal-devserver (Server 1.31.0, UI 2.50.0)'\n")
+    impostor.chmod(0o755)
+    result = ensure_devserver(tmp_path / "bin", path=f"{on_path}:/usr/bin:/bin")
+    assert result.stdout.startswith(
+        f"tools: {impostor} reports 'temporal-devserver (Server 1.31.0, UI 2.50.0)', not Server 1.32.0"
+    ), result.stdout
+    assert result.returncode == 1  # then no Go to build the right one, in CI

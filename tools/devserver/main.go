@@ -89,7 +89,8 @@ func run(args []string) error {
 		MasterClusterName:      "active",
 		CurrentClusterName:     "active",
 		InitialFailoverVersion: 1,
-		Logger:                 slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		// The handler passes everything; LogLevel below decides what the server logs.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		DynamicConfigValues: map[string]any{
 			// The CLI's own defaults for its dev server.
 			"system.forceSearchAttributesCacheRefreshOnRead": true,
@@ -157,6 +158,9 @@ func parseDynamicConfig(pair string) (string, any, error) {
 	var value any
 	if err := decoder.Decode(&value); err != nil {
 		return "", nil, fmt.Errorf("--dynamic-config-value %q: the value is not JSON: %w", pair, err)
+	}
+	if rest := strings.TrimSpace(raw[decoder.InputOffset():]); rest != "" {
+		return "", nil, fmt.Errorf("--dynamic-config-value %q: the value is not JSON: %q after it", pair, rest)
 	}
 	if number, ok := value.(json.Number); ok {
 		if whole, err := number.Int64(); err == nil {
