@@ -65,6 +65,8 @@ _DROPPED_AFTER_HANDSHAKE = (
     "UnexpectedEof",
     "connection closed",
     "BrokenPipe",
+    "ConnectionReset",
+    "ConnectionAborted",
 )
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----")
 _PEM_KEY = re.compile(rb"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")

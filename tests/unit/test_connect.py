@@ -191,12 +191,14 @@ class TestServerFailuresAreExplained:
             'Status { code: Unknown, message: "transport error", source: Some(tonic::transport::Error('
             'Transport, hyper::Error(Io, Custom { kind: BrokenPipe, error: "stream closed because of a '
             'broken pipe" }))) }',
+            'Status { code: Unknown, message: "transport error", source: Some(tonic::transport::Error('
+            "Transport, hyper::Error(Io, Kind(ConnectionReset)))) }",
         ],
     )
     def test_a_server_dropping_a_tls_client_without_certificate_points_at_tls_cert(
         self, after_handshake: str
     ) -> None:
-        # the three ways an mTLS proxy's refusal reached the client, captured against tests' TLS proxy
+        # the four ways an mTLS proxy's refusal reached the client, captured against tests' TLS proxy
         core = f"Failed client connect: `get_system_info` call error after connection: {after_handshake}"
         failure = connect_failure(self.target, RuntimeError(core))
         assert failure.type == "TlsHandshakeFailed"
