@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ensure-devserver.sh TOOLS_BIN
 # Reuse temporal-devserver (the kit's build of go.temporal.io/server v1.32, tools/devserver) if it is
-# on PATH and reports that server version, or in TOOLS_BIN and newer than its sources; otherwise
+# on PATH and reports that server version (another version there is an error), or in TOOLS_BIN and newer than its sources; otherwise
 # build it with `go build`. Without Go it only warns (the kit runs without it: only the server-1.32
 # extras need it), unless CI=true, where it fails.
 set -euo pipefail
@@ -15,7 +15,9 @@ if command -v "$name" >/dev/null 2>&1; then
   if [[ "$reported" == *"(Server ${server_version#v},"* ]]; then
     echo "tools: using $name from PATH ($(command -v "$name"): $reported)"; exit 0
   fi
-  echo "tools: $(command -v "$name") reports '${reported:-nothing}', not Server ${server_version#v}: building one into $bin"
+  # The kit looks on PATH before the tools folder, so a build there would not be used.
+  echo "tools: $(command -v "$name") reports '${reported:-nothing}', not Server ${server_version#v}: remove it from PATH (the kit would use it) and run 'make tools' again" >&2
+  exit 1
 fi
 if [ -x "$bin/$name" ] && [ -z "$(find "$src" -newer "$bin/$name" -type f)" ]; then
   echo "tools: using $bin/$name ($("$bin/$name" --version))"; exit 0
