@@ -30,8 +30,8 @@ MIB = 1024 * 1024
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=10)
 """The SDK's default workflow task timeout, which :func:`workflow_task_timeout` adds to."""
 WORKFLOW_TASK_SECONDS_PER_MIB = 0.125
-"""Time added per MiB of document (8 MiB a second: a tenth of the ~85 MiB/s an idle 2-core machine
-was measured to decode, verify and forward in a 500 MiB document's longest workflow task)."""
+"""Time added per MiB of document (8 MiB a second: a sixth to a tenth of the 47-85 MiB/s an idle 2-core
+machine decoded, verified and forwarded in a 500 MiB document's longest workflow task, in two runs)."""
 MAX_WORKFLOW_TASK_TIMEOUT = timedelta(seconds=120)
 """The server's ceiling for a workflow task timeout."""
 
