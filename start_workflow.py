@@ -21,7 +21,7 @@ from pathlib import Path
 
 from temporalio.exceptions import ApplicationError
 
-from rag_claimcheck.cli import (
+from rag_claimcheck.commands.cli import (
     CommandParser,
     add_connection_args,
     add_settings_args,
@@ -31,12 +31,12 @@ from rag_claimcheck.cli import (
     print_report,
     run_once,
 )
-from rag_claimcheck.logs import configure_command_logging
-from rag_claimcheck.preflight import CommandError
+from rag_claimcheck.commands.shutdown import Interrupted, exit_without_finalizing, run_command
+from rag_claimcheck.data.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
+from rag_claimcheck.observe.logs import configure_command_logging
 from rag_claimcheck.rag.errors import check_question
-from rag_claimcheck.run import DEFAULT_EXECUTION_TIMEOUT
-from rag_claimcheck.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
-from rag_claimcheck.shutdown import Interrupted, exit_without_finalizing, run_command
+from rag_claimcheck.rag.starter import DEFAULT_EXECUTION_TIMEOUT
+from rag_claimcheck.stack.preflight import CommandError
 
 
 def _read_question_file(parser: CommandParser, path: str) -> str:

@@ -15,17 +15,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rag_claimcheck.cli import (
+from rag_claimcheck.commands.cli import (
     CommandParser,
     add_connection_args,
     add_settings_args,
     parse_command_args,
     run_worker,
 )
-from rag_claimcheck.logs import configure_command_logging
-from rag_claimcheck.metrics import MetricsUnavailable, serve_prometheus
-from rag_claimcheck.preflight import CommandError
-from rag_claimcheck.shutdown import Interrupted, exit_without_finalizing, run_command
+from rag_claimcheck.commands.shutdown import Interrupted, exit_without_finalizing, run_command
+from rag_claimcheck.observe.logs import configure_command_logging
+from rag_claimcheck.observe.metrics import MetricsUnavailable, serve_prometheus
+from rag_claimcheck.stack.preflight import CommandError
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[CommandParser, argparse.Namespace]:

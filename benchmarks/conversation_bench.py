@@ -27,13 +27,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rag_claimcheck.embedded import EmbeddedStack
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.data.samples import SAMPLE_DOCUMENT
 from rag_claimcheck.notebook.conversations import converse, growth_fit, questions
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import ExtractiveAnswerer
 from rag_claimcheck.rag.ingest import load_document
-from rag_claimcheck.samples import SAMPLE_DOCUMENT
-from rag_claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.stack.embedded import EmbeddedStack
 
 THRESHOLDS = {"default_128k": 128 * 1024, "offload_8k": 8 * 1024}
 

@@ -36,20 +36,20 @@ from temporalio.testing import ActivityEnvironment
 from tqdm import tqdm
 
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
-from rag_claimcheck.corpus import generate_corpus
-from rag_claimcheck.embedded import EmbeddedStack
-from rag_claimcheck.logs import forward_core_logs
+from rag_claimcheck.claimcheck.settings import MODES, ClaimCheckSettings
+from rag_claimcheck.data.corpus import generate_corpus
+from rag_claimcheck.data.samples import sample_qa
 from rag_claimcheck.notebook.experiments import ask, document_of
+from rag_claimcheck.observe.logs import forward_core_logs
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import ExtractiveAnswerer
 from rag_claimcheck.rag.ingest import ingest
 from rag_claimcheck.rag.models import ConversationInput, RetrievalQuery, SourceDocument
 from rag_claimcheck.rag.retrieval import IndexCache
+from rag_claimcheck.rag.starter import ask_question
 from rag_claimcheck.rag.workflows import ConversationWorkflow
-from rag_claimcheck.run import ask_question
-from rag_claimcheck.samples import sample_qa
 from rag_claimcheck.servers.temporal import DevServer
-from rag_claimcheck.settings import MODES, ClaimCheckSettings
+from rag_claimcheck.stack.embedded import EmbeddedStack
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024

@@ -29,13 +29,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag_claimcheck.faultdrill import Drill, restart, started_attempts, wait_for_running_activity
+from rag_claimcheck.data.samples import scaled_document
 from rag_claimcheck.rag.heartbeat import HEARTBEAT_TIMEOUT
 from rag_claimcheck.rag.workflows import RETRY_MAX_INTERVAL, STEP_DEADLINE
-from rag_claimcheck.samples import scaled_document
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.ports import free_port
 from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.stack.faultdrill import Drill, restart, started_attempts, wait_for_running_activity
 
 MIB = 1024 * 1024
 RUN_TIMEOUT_SECONDS = 900.0

@@ -47,11 +47,11 @@ import Stemmer
 import tantivy
 from tqdm import tqdm
 
-from rag_claimcheck.corpus import MIB, CorpusQuestion, generate_corpus
+from rag_claimcheck.data.corpus import MIB, CorpusQuestion, generate_corpus
+from rag_claimcheck.data.samples import sample_qa, sample_text, scaled_document
 from rag_claimcheck.rag.chunking import chunk_text
 from rag_claimcheck.rag.retrieval import BM25Index, ReferenceBM25
 from rag_claimcheck.rag.tokenize import words
-from rag_claimcheck.samples import sample_qa, sample_text, scaled_document
 
 TOP_K = 4
 TARGETS = {

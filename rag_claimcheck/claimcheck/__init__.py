@@ -1,4 +1,7 @@
-"""The claim-check machinery: codec, SDK storage driver, plugin, reference format, errors."""
+"""The claim-check machinery: codec, SDK storage driver, plugin, reference format, errors, settings.
+
+May import: storage, observe.
+"""
 
 from __future__ import annotations
 

@@ -28,7 +28,11 @@ from rag_claimcheck.claimcheck.compression import Compression
 from rag_claimcheck.claimcheck.concurrency import DEFAULT_CONCURRENCY, gather_bounded
 from rag_claimcheck.claimcheck.errors import ClaimCheckReferenceInvalid
 from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX
-from rag_claimcheck.claimcheck.offload import OFFLOAD_METADATA_KEY, is_marked_for_offload
+from rag_claimcheck.claimcheck.offload import (
+    DEFAULT_INLINE_MAX_BYTES,
+    OFFLOAD_METADATA_KEY,
+    is_marked_for_offload,
+)
 from rag_claimcheck.claimcheck.reference import (
     RECIPE_METADATA_KEY,
     ClaimCheckReference,
@@ -46,10 +50,9 @@ from rag_claimcheck.claimcheck.vault import (
 from rag_claimcheck.storage.base import BlobStore
 
 if TYPE_CHECKING:
-    from rag_claimcheck.settings import ClaimCheckSettings  # settings imports this module's defaults
-
-DEFAULT_INLINE_MAX_BYTES = 128 * 1024
-"""Payloads whose serialized size is at or below this many bytes stay in history (128 KiB)."""
+    from rag_claimcheck.claimcheck.settings import (
+        ClaimCheckSettings,  # a type only: settings builds on this package
+    )
 
 
 class ClaimCheckCodec(PayloadCodec, WithSerializationContext):

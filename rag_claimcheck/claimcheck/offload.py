@@ -1,4 +1,4 @@
-"""Mark a payload to be stored whatever its size.
+"""What leaves history: the size threshold, and the mark that stores a payload whatever its size.
 
 A payload that grows with the document (a large document's chunk offsets) would stay inline while
 it is under the threshold, and a history would then grow with the document. Marked payloads are
@@ -12,6 +12,8 @@ from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 from temporalio.converter import PayloadConverter
 
+DEFAULT_INLINE_MAX_BYTES = 128 * 1024
+"""Payloads whose serialized size is at or below this many bytes stay in history (128 KiB)."""
 OFFLOAD_METADATA_KEY = "claim-check-offload"
 OFFLOAD_ALWAYS = b"always"
 

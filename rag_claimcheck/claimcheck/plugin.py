@@ -28,10 +28,10 @@ from rag_claimcheck.claimcheck.chain import ChainedCodec
 from rag_claimcheck.claimcheck.codec import ClaimCheckCodec
 from rag_claimcheck.claimcheck.driver import ClaimCheckStorageDriver
 from rag_claimcheck.claimcheck.offload import is_marked_for_offload
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings, Mode
+from rag_claimcheck.claimcheck.stores import open_store
 from rag_claimcheck.claimcheck.vault import VaultStats
-from rag_claimcheck.settings import ClaimCheckSettings, Mode
 from rag_claimcheck.storage.base import BlobStore
-from rag_claimcheck.storage.factory import open_store
 
 PLUGIN_NAME = "rag-claimcheck.ClaimCheckPlugin"
 

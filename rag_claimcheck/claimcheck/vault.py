@@ -37,7 +37,7 @@ from rag_claimcheck.claimcheck.errors import (
 )
 from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX, blob_key
 from rag_claimcheck.claimcheck.reference import ClaimCheckReference
-from rag_claimcheck.metrics import current as current_metrics
+from rag_claimcheck.observe.metrics import current as current_metrics
 from rag_claimcheck.storage.base import BlobNotFoundError, BlobStore, InvalidKeyError, StoreUnavailableError
 
 DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024 * 1024

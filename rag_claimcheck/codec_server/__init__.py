@@ -5,6 +5,8 @@ Run it with ``python -m rag_claimcheck.codec_server`` (see ``--help``) and point
 (``temporal workflow show --codec-endpoint http://localhost:8081 …``). Embed it with
 :func:`start_codec_server`.
 
+May import: storage, observe, claimcheck.
+
 Routes (any path prefix works: only the last segment names the operation, as the codec-server
 protocol asks):
 

@@ -21,6 +21,8 @@ from types import FrameType
 from aiohttp import web
 from aiohttp.web_runner import GracefulExit
 
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.claimcheck.stores import open_store
 from rag_claimcheck.codec_server.app import create_app
 from rag_claimcheck.codec_server.options import (
     DEFAULT_HOST,
@@ -39,8 +41,6 @@ from rag_claimcheck.codec_server.options import (
     ENV_TOKEN,
     CodecServerOptions,
 )
-from rag_claimcheck.settings import ClaimCheckSettings
-from rag_claimcheck.storage.factory import open_store
 
 log = logging.getLogger("rag_claimcheck.codec_server")
 

@@ -25,6 +25,7 @@ from rag_claimcheck.claimcheck.errors import (
     ClaimCheckReferenceInvalid,
     ClaimCheckStoreUnavailable,
 )
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.codec_server.access import KeyRejected, KeyScope, link_is_valid, sign_link
 from rag_claimcheck.codec_server.budget import DecodeBudget
 from rag_claimcheck.codec_server.options import (
@@ -34,7 +35,6 @@ from rag_claimcheck.codec_server.options import (
     with_loopback_twins,
 )
 from rag_claimcheck.codec_server.resolve import Claim, Redeemed, Resolver
-from rag_claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.storage.base import BlobStore
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Every option can also come from a ``CLAIM_CHECK_CODEC_*`` environment variable (see
 :meth:`CodecServerOptions.from_env`); the store itself is configured by the usual
-``CLAIM_CHECK_*`` variables of :class:`~rag_claimcheck.settings.ClaimCheckSettings`.
+``CLAIM_CHECK_*`` variables of :class:`~rag_claimcheck.claimcheck.settings.ClaimCheckSettings`.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from rag_claimcheck.claimcheck.reference import ClaimCheckReference, is_recipe_r
 from rag_claimcheck.claimcheck.vault import PayloadVault, parse_payload
 from rag_claimcheck.codec_server.access import BlobLocation, KeyRejected, KeyScope
 from rag_claimcheck.codec_server.budget import DecodeBudget
-from rag_claimcheck.history import human_bytes
+from rag_claimcheck.observe.history import human_bytes
 
 ClaimFormat = Literal["v2", "recipe-v1", "external-storage"]
 

@@ -29,9 +29,9 @@ from temporalio.worker import Replayer, WorkflowReplayResult
 from rag_claimcheck.claimcheck.driver import DRIVER_NAME
 from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX, workflow_prefix
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.codec_server.resolve import find_claim
-from rag_claimcheck.history import payloads_in
-from rag_claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.observe.history import payloads_in
 from rag_claimcheck.storage.base import BlobNotFoundError, BlobStore
 from rag_claimcheck.storage.filesystem import FileBlobStore
 
@@ -196,7 +196,7 @@ async def replay_bundle(directory: Path, workflows: Sequence[type] | None = None
         BundleError: the bundle is incomplete (a file or a blob is missing).
         temporalio.workflow.NondeterminismError: the code no longer replays the history.
     """
-    from rag_claimcheck.worker_setup import WORKFLOWS
+    from rag_claimcheck.stack.worker import WORKFLOWS
 
     manifest = Manifest.read(directory)
     history_path = directory / HISTORY_FILE

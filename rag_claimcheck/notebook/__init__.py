@@ -2,4 +2,6 @@
 
 Heavy optional imports (matplotlib, ipywidgets, pandas) live here and never in modules that
 workflows import.
+
+May import: everything but :mod:`rag_claimcheck.commands`.
 """

@@ -12,12 +12,12 @@ from temporalio.service import RPCError
 from tqdm.auto import tqdm
 
 from rag_claimcheck.claimcheck.cleanup import workflow_blobs
-from rag_claimcheck.embedded import EmbeddedStack
+from rag_claimcheck.claimcheck.settings import Mode
+from rag_claimcheck.data.samples import sample_qa
 from rag_claimcheck.rag.models import ConversationInput, SourceDocument
+from rag_claimcheck.rag.starter import describe_error
 from rag_claimcheck.rag.workflows import ConversationWorkflow
-from rag_claimcheck.run import describe_error
-from rag_claimcheck.samples import sample_qa
-from rag_claimcheck.settings import Mode
+from rag_claimcheck.stack.embedded import EmbeddedStack
 
 CONVERSATION_TIMEOUT = timedelta(minutes=5)
 
@@ -115,7 +115,7 @@ async def delete_before_pickup(
     Returns (blobs deleted, the workflow's failure as ``{"type", "message"}``).
     """
     from rag_claimcheck.claimcheck.cleanup import delete_workflow_blobs
-    from rag_claimcheck.worker_setup import build_worker
+    from rag_claimcheck.stack.worker import build_worker
 
     runtime = await stack.runtime(mode)
     parked = f"{runtime.task_queue}-parked-{uuid.uuid4().hex[:6]}"

@@ -12,14 +12,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from rag_claimcheck.claimcheck.cleanup import workflow_blobs
-from rag_claimcheck.embedded import EmbeddedStack
-from rag_claimcheck.history import history_frame
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings, Mode
+from rag_claimcheck.data.samples import DEFAULT_QUESTION, scaled_document
+from rag_claimcheck.observe.history import history_frame
 from rag_claimcheck.rag.models import SourceDocument
-from rag_claimcheck.run import RunReport, ask_question
-from rag_claimcheck.samples import DEFAULT_QUESTION, scaled_document
+from rag_claimcheck.rag.starter import RunReport, ask_question
 from rag_claimcheck.servers.temporal import SERVER_1_32
 from rag_claimcheck.servers.tools import MissingBinaryError, find_binary
-from rag_claimcheck.settings import ClaimCheckSettings, Mode
+from rag_claimcheck.stack.embedded import EmbeddedStack
 
 KIB = 1024
 MIB = 1024 * 1024

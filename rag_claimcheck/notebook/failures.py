@@ -10,10 +10,10 @@ import pandas as pd
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
-from rag_claimcheck.embedded import EmbeddedStack
-from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
-from rag_claimcheck.run import describe_error
-from rag_claimcheck.settings import Mode
+from rag_claimcheck.claimcheck.settings import Mode
+from rag_claimcheck.observe.probe import PayloadProbeWorkflow, ProbeRequest, make_text
+from rag_claimcheck.rag.starter import describe_error
+from rag_claimcheck.stack.embedded import EmbeddedStack
 
 PROBE_TIMEOUT = timedelta(seconds=30)
 

@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from rag_claimcheck.history import BLOB_ERROR_BYTES, BLOB_WARN_BYTES, human_bytes
+from rag_claimcheck.observe.history import BLOB_ERROR_BYTES, BLOB_WARN_BYTES, human_bytes
 
 MODE_COLORS = {"off": "#d62728", "codec": "#1f77b4", "extstore": "#2ca02c"}
 # codec and extstore often draw the same numbers: different markers and line styles keep both visible.
@@ -84,7 +84,7 @@ def plot_cumulative_history(
     """Cumulative history bytes by event id, one line per run (label → history_frame).
 
     Args:
-        frames: Label (starting with the mode) → :func:`~rag_claimcheck.history.history_frame`.
+        frames: Label (starting with the mode) → :func:`~rag_claimcheck.observe.history.history_frame`.
         title: The figure's title.
         limits: Reference lines; default the server's whole-history limits.
     """

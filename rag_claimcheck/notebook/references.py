@@ -7,7 +7,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from rag_claimcheck.claimcheck.reference import ClaimCheckReference, is_reference
-from rag_claimcheck.history import payloads_in
+from rag_claimcheck.observe.history import payloads_in
 
 
 async def reference_events(handle: WorkflowHandle) -> pd.DataFrame:

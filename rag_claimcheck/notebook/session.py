@@ -24,15 +24,15 @@ from typing import Any, Literal
 from temporalio.client import Client
 
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
-from rag_claimcheck.connect import ConnectionFlags, resolve_target
-from rag_claimcheck.connect import connect as connect_client
-from rag_claimcheck.embedded import EmbeddedStack
-from rag_claimcheck.logs import forward_core_logs
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.notebook import janitor
+from rag_claimcheck.observe.logs import forward_core_logs
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import answerer_from_env
 from rag_claimcheck.servers.temporal import SMALL_LIMITS
-from rag_claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.stack.connect import ConnectionFlags, resolve_target
+from rag_claimcheck.stack.connect import connect as connect_client
+from rag_claimcheck.stack.embedded import EmbeddedStack
 
 Limits = Literal["default", "small"]
 LOG_FILE = Path(tempfile.gettempdir()) / "rag-claimcheck-notebook.log"
@@ -179,7 +179,7 @@ async def connect(
 
     The ``temporal.toml`` profile and ``TEMPORAL_*`` variables decide, with the commands' flags as
     keywords on top (``address=``, ``namespace=``, ``api_key=``, ``tls_ca=Path(...)`` …; see
-    :mod:`rag_claimcheck.connect`). Raises :class:`~rag_claimcheck.connect.ConnectError` with one line.
+    :mod:`rag_claimcheck.stack.connect`). Raises :class:`~rag_claimcheck.stack.connect.ConnectError` with one line.
     """
     plugin = ClaimCheckPlugin(settings=settings or ClaimCheckSettings.from_env())
     try:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from rag_claimcheck.history import human_bytes
+from rag_claimcheck.observe.history import human_bytes
 
 SHORT_TEXT_CHARS = 24
 """Text columns up to this many characters never wrap (a mode, a status, an error type)."""

@@ -13,10 +13,10 @@ import html
 import ipywidgets as widgets
 import pandas as pd
 
-from rag_claimcheck.embedded import EmbeddedStack
+from rag_claimcheck.claimcheck.settings import MODES, Mode
 from rag_claimcheck.notebook.experiments import KIB, ask, document_of
 from rag_claimcheck.notebook.tables import show_table
-from rag_claimcheck.settings import MODES, Mode
+from rag_claimcheck.stack.embedded import EmbeddedStack
 
 THRESHOLDS_KIB = (16, 64, 128, 256, 512)
 COLUMNS = [

@@ -43,7 +43,7 @@ class RagActivities:
         answerer: Default: :func:`~rag_claimcheck.rag.answer.answerer_from_env`.
         index_cache: Default: a new cache for this worker process.
         transcript: Where conversations store their turns; without one, a conversation's turns
-            travel inline. :func:`~rag_claimcheck.worker_setup.build_worker` sets it from the
+            travel inline. :func:`~rag_claimcheck.stack.worker.build_worker` sets it from the
             client's claim-check store.
     """
 

@@ -1,4 +1,7 @@
-"""Blob stores: where claim-checked payloads go. One small interface, three backends."""
+"""Blob stores: where claim-checked payloads go. One small interface, three backends.
+
+May import: nothing else of the kit.
+"""
 
 from __future__ import annotations
 

@@ -10,13 +10,13 @@ import pytest_asyncio
 from playwright.async_api import BrowserContext, expect
 
 from rag_claimcheck.claimcheck.reference import NOTE
-from rag_claimcheck.embedded import EmbeddedStack
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.data.samples import SAMPLE_DOCUMENT
 from rag_claimcheck.notebook.experiments import ask, document_of
 from rag_claimcheck.rag.ingest import load_document
-from rag_claimcheck.samples import SAMPLE_DOCUMENT
 from rag_claimcheck.servers.temporal import CLI, SERVER_1_32
 from rag_claimcheck.servers.tools import MissingBinaryError
-from rag_claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.stack.embedded import EmbeddedStack
 from tests.browser.lab import SCREENSHOTS
 from tests.conftest import missing_server
 

@@ -9,11 +9,11 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
+from rag_claimcheck.data.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
 from rag_claimcheck.rag.errors import MAX_QUESTION_CHARS
 from rag_claimcheck.rag.ingest import load_document
 from rag_claimcheck.rag.models import RagRequest
 from rag_claimcheck.rag.workflows import AiRagWorkflow
-from rag_claimcheck.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
 from rag_claimcheck.servers.ports import free_port
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.storage.memory import MemoryBlobStore

@@ -26,7 +26,14 @@ from temporalio.client import WorkflowExecutionStatus
 
 from rag_claimcheck.claimcheck.keys import workflow_prefix
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
-from rag_claimcheck.faultdrill import (
+from rag_claimcheck.data.samples import DEFAULT_QUESTION, scaled_document
+from rag_claimcheck.rag.models import RagRequest, SourceDocument
+from rag_claimcheck.rag.workflows import AiRagWorkflow
+from rag_claimcheck.servers.minio import MinioServer
+from rag_claimcheck.servers.ports import free_port
+from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.servers.tools import require_binary
+from rag_claimcheck.stack.faultdrill import (
     PROJECT_ROOT,
     Drill,
     freeze,
@@ -36,13 +43,6 @@ from rag_claimcheck.faultdrill import (
     thaw,
     wait_for_running_activity,
 )
-from rag_claimcheck.rag.models import RagRequest, SourceDocument
-from rag_claimcheck.rag.workflows import AiRagWorkflow
-from rag_claimcheck.samples import DEFAULT_QUESTION, scaled_document
-from rag_claimcheck.servers.minio import MinioServer
-from rag_claimcheck.servers.ports import free_port
-from rag_claimcheck.servers.temporal import DevServer
-from rag_claimcheck.servers.tools import require_binary
 from rag_claimcheck.storage.memory import MemoryBlobStore
 from rag_claimcheck.storage.s3 import S3BlobStore
 from tests.integration.helpers import running_stack

@@ -14,13 +14,13 @@ from pathlib import Path
 from temporalio.client import Client
 
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.claimcheck.settings import Mode
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import ExtractiveAnswerer
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.temporal import DevServer
-from rag_claimcheck.settings import Mode
+from rag_claimcheck.stack.worker import build_worker
 from rag_claimcheck.storage.base import BlobStore
-from rag_claimcheck.worker_setup import build_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 

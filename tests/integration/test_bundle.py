@@ -12,14 +12,14 @@ from temporalio.worker import Replayer
 
 from rag_claimcheck.claimcheck import workflow_prefix
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.data.samples import DEFAULT_QUESTION, sample_text
 from rag_claimcheck.lifecycle.bundle import HISTORY_FILE, BundleError, Manifest, replay_bundle
 from rag_claimcheck.rag.models import ConversationInput, RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow, ConversationWorkflow
-from rag_claimcheck.samples import DEFAULT_QUESTION, sample_text
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.stack.worker import WORKFLOWS
 from rag_claimcheck.storage.s3 import S3BlobStore
-from rag_claimcheck.worker_setup import WORKFLOWS
 from tests.integration.helpers import run_module, running_stack, s3_env
 
 pytestmark = pytest.mark.integration

@@ -11,10 +11,10 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from rag_claimcheck.claimcheck import workflow_prefix
-from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
+from rag_claimcheck.observe.probe import PayloadProbeWorkflow, ProbeRequest, make_text
 from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.stack.worker import build_worker
 from rag_claimcheck.storage.s3 import S3BlobStore
-from rag_claimcheck.worker_setup import build_worker
 from tests.integration.helpers import running_stack
 
 pytestmark = pytest.mark.integration

@@ -27,6 +27,7 @@ from temporalio.converter import (
 
 from rag_claimcheck.claimcheck.driver import ClaimCheckStorageDriver
 from rag_claimcheck.claimcheck.reference import RECIPE_ENCODING, RECIPE_METADATA_KEY, RECIPE_VERSION
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.claimcheck.vault import PayloadVault
 from rag_claimcheck.codec_server import (
     VIEW_METADATA_KEY,
@@ -34,13 +35,12 @@ from rag_claimcheck.codec_server import (
     RunningCodecServer,
     start_codec_server,
 )
-from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
+from rag_claimcheck.data.samples import DEFAULT_QUESTION, sample_text
+from rag_claimcheck.observe.probe import PayloadProbeWorkflow, ProbeRequest, make_text
 from rag_claimcheck.rag.models import RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow
-from rag_claimcheck.samples import DEFAULT_QUESTION, sample_text
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.servers.tools import require_binary
-from rag_claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.storage.s3 import S3BlobStore
 from tests.integration.helpers import running_stack
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rag_claimcheck.samples import scaled_document
+from rag_claimcheck.data.samples import scaled_document
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.servers.tools import MissingBinaryError, find_binary
 from tests.conftest import missing_server

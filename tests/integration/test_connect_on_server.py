@@ -23,10 +23,10 @@ import pytest_asyncio
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 
-from rag_claimcheck.connect import ConnectError
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.notebook import session
 from rag_claimcheck.servers.temporal import DevServer
-from rag_claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.stack.connect import ConnectError
 from tests.integration.tls_proxy import SERVER_NAME, Pki, TlsProxy, make_pki
 
 pytestmark = pytest.mark.integration

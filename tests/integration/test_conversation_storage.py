@@ -10,11 +10,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.converter import DataConverter
 
 from rag_claimcheck.claimcheck.cleanup import workflow_blobs
+from rag_claimcheck.data.samples import sample_qa, scaled_document
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import Answerer, ExtractiveAnswerer
 from rag_claimcheck.rag.models import Answer, AnswerRequest, ConversationInput, SourceDocument, Turn
 from rag_claimcheck.rag.workflows import ConversationWorkflow
-from rag_claimcheck.samples import sample_qa, scaled_document
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.storage.s3 import S3BlobStore
 from tests.integration.helpers import Stack, running_stack

@@ -25,18 +25,18 @@ from temporalio.service import RPCError
 
 from rag_claimcheck.claimcheck.keys import blob_key, workflow_prefix
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
-from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
+from rag_claimcheck.data.samples import sample_text
+from rag_claimcheck.observe.probe import PayloadProbeWorkflow, ProbeRequest, make_text
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import ExtractiveAnswerer
 from rag_claimcheck.rag.models import ConversationInput, SourceDocument
 from rag_claimcheck.rag.workflows import ConversationWorkflow
-from rag_claimcheck.samples import sample_text
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.temporal import DevServer
+from rag_claimcheck.stack.worker import build_worker
 from rag_claimcheck.storage import FileBlobStore
 from rag_claimcheck.storage.base import BlobStore
 from rag_claimcheck.storage.s3 import S3BlobStore
-from rag_claimcheck.worker_setup import build_worker
 from tests.integration.helpers import run_module, s3_env
 
 pytestmark = pytest.mark.integration

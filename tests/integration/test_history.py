@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowHandle
 
-from rag_claimcheck.history import HistorySummary, history_frame, human_bytes, summarize
-from rag_claimcheck.probe import PayloadProbeWorkflow, ProbeRequest, make_text
+from rag_claimcheck.claimcheck.settings import Mode
+from rag_claimcheck.data.samples import DEFAULT_QUESTION, scaled_document
+from rag_claimcheck.observe.history import HistorySummary, history_frame, human_bytes, summarize
+from rag_claimcheck.observe.probe import PayloadProbeWorkflow, ProbeRequest, make_text
 from rag_claimcheck.rag.models import SourceDocument
-from rag_claimcheck.run import RunReport, ask_question, workflow_task_timeout
-from rag_claimcheck.samples import DEFAULT_QUESTION, scaled_document
+from rag_claimcheck.rag.starter import RunReport, ask_question, workflow_task_timeout
 from rag_claimcheck.servers.temporal import DevServer
-from rag_claimcheck.settings import Mode
 from rag_claimcheck.storage import BlobStore, MemoryBlobStore
 from rag_claimcheck.storage.s3 import S3BlobStore
 from tests.integration.helpers import running_stack

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.data.samples import DEFAULT_QUESTION, sample_text
 from rag_claimcheck.rag.models import RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow
-from rag_claimcheck.samples import DEFAULT_QUESTION, sample_text
 from rag_claimcheck.servers.ports import free_port
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.storage import FileBlobStore

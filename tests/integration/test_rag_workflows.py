@@ -13,12 +13,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from rag_claimcheck.claimcheck import workflow_prefix
 from rag_claimcheck.claimcheck.reference import REFERENCE_ENCODING, ClaimCheckReference
+from rag_claimcheck.data.samples import DEFAULT_QUESTION, sample_text
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import OpenAIAnswerer
 from rag_claimcheck.rag.ingest import ingest
 from rag_claimcheck.rag.models import ConversationInput, RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow, ConversationWorkflow
-from rag_claimcheck.samples import DEFAULT_QUESTION, sample_text
 from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.storage import FileBlobStore
 from rag_claimcheck.storage.s3 import S3BlobStore
@@ -232,7 +232,7 @@ async def test_conversation_continues_as_new_when_suggested_and_keeps_its_turns(
 
 
 async def test_a_store_outage_on_the_client_is_reported_not_raised(dev_server: DevServer) -> None:
-    from rag_claimcheck.run import ask_question
+    from rag_claimcheck.rag.starter import ask_question
     from tests.unit.fakes import UnreachableStore
 
     async with running_stack(dev_server, mode="codec", store=UnreachableStore(), worker=False) as stack:

@@ -13,9 +13,9 @@ import re
 
 import pytest
 
-from rag_claimcheck.corpus import generate_corpus
+from rag_claimcheck.data.corpus import generate_corpus
+from rag_claimcheck.data.samples import sample_text
 from rag_claimcheck.rag.chunking import PARAGRAPH_CLOSE_FILL, _hard_split, chunk_spans
-from rag_claimcheck.samples import sample_text
 
 _PARAGRAPH = re.compile(r"\S[\s\S]*?(?=\n[ \t]*\n|\s*\Z)")
 _UNIT_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")

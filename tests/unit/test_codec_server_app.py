@@ -13,6 +13,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
 
 from rag_claimcheck.claimcheck.reference import REFERENCE_ENCODING, VERSION_METADATA_KEY
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.claimcheck.vault import PayloadVault
 from rag_claimcheck.codec_server import (
     VIEW_METADATA_KEY,
@@ -23,7 +24,6 @@ from rag_claimcheck.codec_server import (
 )
 from rag_claimcheck.codec_server.access import KeyInvalid, KeyRejected, link_is_valid, sign_link
 from rag_claimcheck.codec_server.app import content_type_for
-from rag_claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.storage.memory import MemoryBlobStore
 from tests.unit.fakes import UnreachableStore
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
-from rag_claimcheck.connect import (
+from rag_claimcheck.stack.connect import (
     ConnectError,
     ConnectionFlags,
     add_connection_flags,

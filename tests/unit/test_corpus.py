@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag_claimcheck.corpus import MIB, Corpus, generate_corpus, main
+from rag_claimcheck.data.corpus import MIB, Corpus, generate_corpus, main
 from rag_claimcheck.rag.ingest import ingest
 from rag_claimcheck.rag.models import SourceDocument
 from rag_claimcheck.rag.retrieval import BM25Index

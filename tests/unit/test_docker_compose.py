@@ -23,9 +23,9 @@ import jsonschema
 import pytest
 import yaml
 
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.codec_server import ENV_VARS as CODEC_SERVER_ENV_VARS
 from rag_claimcheck.servers.tools import MissingBinaryError, find_binary
-from rag_claimcheck.settings import ClaimCheckSettings
 from tests.conftest import missing_server
 
 ROOT = Path(__file__).resolve().parents[2]

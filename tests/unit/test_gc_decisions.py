@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from rag_claimcheck.claimcheck.keys import blob_key, workflow_prefix
-from rag_claimcheck.gc import parse_duration
+from rag_claimcheck.commands.gc import parse_duration
 from rag_claimcheck.lifecycle.collect import Collector, group_by_workflow
 from rag_claimcheck.storage import MemoryBlobStore
 

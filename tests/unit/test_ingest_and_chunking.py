@@ -11,11 +11,11 @@ import pytest
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
+from rag_claimcheck.data.samples import sample_text, scaled_document
 from rag_claimcheck.rag.chunking import chunk_text
 from rag_claimcheck.rag.ingest import guess_mime_type, ingest, load_document
 from rag_claimcheck.rag.models import SourceDocument
 from rag_claimcheck.rag.tokenize import tokenize
-from rag_claimcheck.samples import sample_text, scaled_document
 
 
 def doc(data: bytes, mime: str = "text/markdown", name: str = "notes.md") -> SourceDocument:

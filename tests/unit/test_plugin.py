@@ -19,7 +19,7 @@ from temporalio.converter import (
 from rag_claimcheck.claimcheck import ChainedCodec, ClaimCheckCodec, ClaimCheckStorageDriver
 from rag_claimcheck.claimcheck.offload import offloaded
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
-from rag_claimcheck.settings import ClaimCheckSettings, SettingsError
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings, SettingsError
 from rag_claimcheck.storage import MemoryBlobStore
 
 

@@ -12,6 +12,7 @@ from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from rag_claimcheck.data.samples import sample_qa, sample_text
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.answer import ExtractiveAnswerer, OpenAIAnswerer, answerer_from_env
 from rag_claimcheck.rag.ingest import ingest
@@ -24,7 +25,6 @@ from rag_claimcheck.rag.models import (
     Turn,
 )
 from rag_claimcheck.rag.retrieval import BM25Index, IndexCache
-from rag_claimcheck.samples import sample_qa, sample_text
 from tests.openai_stub import openai_stub
 
 T = TypeVar("T")

@@ -7,12 +7,12 @@ import random
 import numpy as np
 import pytest
 
-from rag_claimcheck.corpus import generate_corpus
+from rag_claimcheck.data.corpus import generate_corpus
+from rag_claimcheck.data.samples import sample_qa, sample_text
 from rag_claimcheck.rag.ingest import ingest
 from rag_claimcheck.rag.models import SourceDocument
 from rag_claimcheck.rag.retrieval import BM25Index, ReferenceBM25
 from rag_claimcheck.rag.tokenize import tokenize
-from rag_claimcheck.samples import sample_qa, sample_text
 
 
 def chunk_texts(text: str) -> list[str]:

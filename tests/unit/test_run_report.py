@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TerminatedError
 
-from rag_claimcheck.run import describe_error
+from rag_claimcheck.rag.starter import describe_error
 
 
 def chained(outer: BaseException, inner: BaseException) -> BaseException:

@@ -9,11 +9,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from rag_claimcheck.corpus import generate_corpus
+from rag_claimcheck.data.corpus import generate_corpus
+from rag_claimcheck.data.samples import sample_text
 from rag_claimcheck.rag import term_counts
 from rag_claimcheck.rag.term_counts import TermCounts, count_terms
 from rag_claimcheck.rag.tokenize import tokenize
-from rag_claimcheck.samples import sample_text
 
 ODD_TEXTS = [
     "",

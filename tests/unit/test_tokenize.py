@@ -8,9 +8,9 @@ import re
 import pytest
 from snowballstemmer.english_stemmer import EnglishStemmer
 
-from rag_claimcheck.corpus import generate_corpus
+from rag_claimcheck.data.corpus import generate_corpus
+from rag_claimcheck.data.samples import sample_qa, sample_text
 from rag_claimcheck.rag.tokenize import STOPWORDS, stem_words, tokenize, tokenize_texts, words
-from rag_claimcheck.samples import sample_qa, sample_text
 
 _REFERENCE_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _SUFFIXES = (

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from rag_claimcheck.run import utf8_size_bound, workflow_task_timeout
+from rag_claimcheck.rag.starter import utf8_size_bound, workflow_task_timeout
 
 MIB = 1024 * 1024
 

@@ -26,7 +26,7 @@ from temporalio.service import RPCError
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.process import log_tail
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WORKER_READY_SECONDS = 180.0
 
 

@@ -9,7 +9,7 @@ from temporalio.worker import Worker
 
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.claimcheck.refs import RefStore
-from rag_claimcheck.probe import PayloadProbeWorkflow, produce_text
+from rag_claimcheck.observe.probe import PayloadProbeWorkflow, produce_text
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.rag.transcript import Transcript
 from rag_claimcheck.rag.workflows import AiRagWorkflow, ConversationWorkflow

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag_claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.storage.base import BlobStore
 from rag_claimcheck.storage.filesystem import FileBlobStore
 from rag_claimcheck.storage.memory import MemoryBlobStore

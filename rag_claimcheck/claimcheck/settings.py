@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from rag_claimcheck.claimcheck.codec import DEFAULT_INLINE_MAX_BYTES
 from rag_claimcheck.claimcheck.compression import COMPRESSIONS, Compression
 from rag_claimcheck.claimcheck.concurrency import DEFAULT_CONCURRENCY
 from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX
+from rag_claimcheck.claimcheck.offload import DEFAULT_INLINE_MAX_BYTES
 from rag_claimcheck.claimcheck.vault import DEFAULT_MAX_DECOMPRESSED_BYTES
 
 Mode = Literal["codec", "extstore", "off"]

@@ -15,22 +15,22 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from rag_claimcheck.claimcheck.keys import workflow_prefix
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
-from rag_claimcheck.connect import (
+from rag_claimcheck.claimcheck.settings import MODES, ClaimCheckSettings
+from rag_claimcheck.observe.history import human_bytes
+from rag_claimcheck.rag.ingest import load_document
+from rag_claimcheck.rag.starter import RunReport, ask_question
+from rag_claimcheck.servers.temporal import SERVER_BUILDS
+from rag_claimcheck.stack.connect import (
     ConnectError,
     ConnectionFlags,
     add_connection_flags,
     connect,
     resolve_target,
 )
-from rag_claimcheck.embedded import EmbeddedStack
-from rag_claimcheck.history import human_bytes
-from rag_claimcheck.preflight import CommandError, require_store, require_worker
-from rag_claimcheck.rag.ingest import load_document
-from rag_claimcheck.run import RunReport, ask_question
-from rag_claimcheck.servers.temporal import SERVER_BUILDS
-from rag_claimcheck.settings import MODES, ClaimCheckSettings
+from rag_claimcheck.stack.embedded import EmbeddedStack
+from rag_claimcheck.stack.preflight import CommandError, require_store, require_worker
+from rag_claimcheck.stack.worker import DEFAULT_TASK_QUEUE, build_worker
 from rag_claimcheck.storage.base import BlobStore
-from rag_claimcheck.worker_setup import DEFAULT_TASK_QUEUE, build_worker
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -61,7 +61,7 @@ class CommandParser(argparse.ArgumentParser):
 
 
 def add_connection_args(parser: argparse.ArgumentParser) -> None:
-    """The connection flags (:mod:`rag_claimcheck.connect`), ``--task-queue``, ``--embedded``."""
+    """The connection flags (:mod:`rag_claimcheck.stack.connect`), ``--task-queue``, ``--embedded``."""
     group = add_connection_flags(parser)
     group.add_argument(
         "--task-queue", default=DEFAULT_TASK_QUEUE, help=f"task queue (default {DEFAULT_TASK_QUEUE})"
@@ -100,7 +100,7 @@ def parse_command_args(parser: CommandParser, argv: list[str] | None) -> argpars
     """Parse ``argv``; attach ``args.settings`` and, unless embedded, the resolved connection.
 
     A nonsense setting exits with the variable's name. ``args.target`` is where to connect
-    (profile, ``TEMPORAL_*`` variables and flags; :mod:`rag_claimcheck.connect`), and
+    (profile, ``TEMPORAL_*`` variables and flags; :mod:`rag_claimcheck.stack.connect`), and
     ``args.address``/``args.namespace`` become its values; a broken profile or certificate file
     exits with one line saying which.
     """

@@ -17,7 +17,7 @@ from temporalio.exceptions import (
 )
 from temporalio.service import RPCError
 
-from rag_claimcheck.history import kept_out
+from rag_claimcheck.observe.history import kept_out
 from rag_claimcheck.rag.models import RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from rag_claimcheck.connect import (
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
+from rag_claimcheck.stack.connect import (
     ConnectError,
     ConnectionFlags,
     ConnectionTarget,
     add_connection_flags,
     resolve_target,
 )
-from rag_claimcheck.settings import ClaimCheckSettings
 
 
 def add_server_and_store_args(parser: argparse.ArgumentParser) -> None:
-    """The connection flags (profiles, TLS, API key; :mod:`rag_claimcheck.connect`), ``--store``, ``--no-progress``."""
+    """The connection flags (profiles, TLS, API key; :mod:`rag_claimcheck.stack.connect`), ``--store``, ``--no-progress``."""
     add_connection_flags(parser)
     group = parser.add_argument_group("store")
     group.add_argument("--store", choices=("file", "s3"), help="file or s3 (default CLAIM_CHECK_STORE)")

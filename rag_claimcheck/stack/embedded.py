@@ -18,14 +18,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.claimcheck.settings import ClaimCheckSettings, Mode
+from rag_claimcheck.claimcheck.stores import open_store
 from rag_claimcheck.codec_server import RunningCodecServer, start_codec_server
 from rag_claimcheck.rag.activities import RagActivities
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.temporal import CLI, DevServer
-from rag_claimcheck.settings import ClaimCheckSettings, Mode
+from rag_claimcheck.stack.worker import DEFAULT_TASK_QUEUE, build_worker
 from rag_claimcheck.storage.base import BlobStore
-from rag_claimcheck.storage.factory import open_store
-from rag_claimcheck.worker_setup import DEFAULT_TASK_QUEUE, build_worker
 
 log = logging.getLogger(__name__)
 

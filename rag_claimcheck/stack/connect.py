@@ -36,7 +36,7 @@ from temporalio.client import Client, Plugin
 from temporalio.envconfig import ClientConfigProfile, ClientConfigTLS, ClientConnectConfig, DataSource
 from temporalio.service import RPCError, RPCStatusCode
 
-from rag_claimcheck.preflight import CommandError, no_server_error
+from rag_claimcheck.stack.preflight import CommandError, no_server_error
 
 DEFAULT_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
@@ -290,7 +290,7 @@ def connect_failure(target: ConnectionTarget, error: BaseException) -> CommandEr
     """The one-line error for the SDK core's connect error: what failed at which address, what to check.
 
     TLS problems get a :class:`ConnectError`; nothing answering at all is
-    :func:`~rag_claimcheck.preflight.no_server_error`'s ``NoTemporalServer``.
+    :func:`~rag_claimcheck.stack.preflight.no_server_error`'s ``NoTemporalServer``.
     """
     text = str(error)
     at = f"Temporal at {target.address} (address from {target.origins.get('address', 'default')})"
