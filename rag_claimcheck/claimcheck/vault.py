@@ -16,6 +16,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from temporalio.api.common.v1 import Payload
@@ -29,6 +30,7 @@ from rag_claimcheck.claimcheck.compression import (
 )
 from rag_claimcheck.claimcheck.errors import (
     ClaimCheckDecompressionLimitExceeded,
+    ClaimCheckError,
     ClaimCheckIntegrityError,
     ClaimCheckPayloadMissing,
     ClaimCheckPayloadTooLarge,
@@ -38,7 +40,14 @@ from rag_claimcheck.claimcheck.errors import (
 from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX, blob_key
 from rag_claimcheck.claimcheck.reference import ClaimCheckReference
 from rag_claimcheck.observe.metrics import current as current_metrics
-from rag_claimcheck.storage.base import BlobNotFoundError, BlobStore, InvalidKeyError, StoreUnavailableError
+from rag_claimcheck.storage.base import (
+    BlobNotFoundError,
+    BlobStore,
+    BlobStoreError,
+    InvalidKeyError,
+    Progress,
+    StoreUnavailableError,
+)
 
 DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024 * 1024
 """Largest serialized payload the vault stores (512 MiB)."""
@@ -151,31 +160,10 @@ class PayloadVault:
         try:
             # Ask the store every time: a cached "already stored" would outlive a cleanup that
             # deleted the blob, and the reference written next would point at nothing.
-            if await self.store.put_if_absent(key=key, data=stored, sha256_hex=digest):
-                self.stats.stored += 1
-                self.stats.stored_bytes += len(stored)
-                self._record("put", started, moved=len(stored))
-            else:
-                self.stats.deduplicated += 1
-                if (metrics := current_metrics()) is not None:
-                    metrics.dedup_hits.add(1, self._labels)
-        except InvalidKeyError as e:
-            self._record("put", started, error="ClaimCheckReferenceInvalid")
-            raise ClaimCheckReferenceInvalid(
-                f"ClaimCheck encode failed [key={key[:120]}, workflow_id={workflow_id}]: {e}",
-                key=key,
-                workflow_id=workflow_id,
-            ) from e
-        except StoreUnavailableError as e:
-            self._record("put", started, error="ClaimCheckStoreUnavailable")
-            # ``from None``: the message already says why, and the failure Temporal records while
-            # retrying must stay under the server's 4 KiB limit for activity failures
-            # (limit.mutableStateActivityFailureSize.error), or it shows "Failure exceeds size limit."
-            raise ClaimCheckStoreUnavailable(
-                f"ClaimCheck encode failed [key={key}, workflow_id={workflow_id}]: {e}",
-                key=key,
-                workflow_id=workflow_id,
-            ) from None
+            stored_now = await self.store.put_if_absent(key=key, data=stored, sha256_hex=digest)
+        except BlobStoreError as e:
+            raise self._named("put", key, workflow_id, started, e) from _cause(e)
+        self._count_put(stored_now, len(stored), started)
         self.stats.original_bytes += len(data)
         if (metrics := current_metrics()) is not None:
             metrics.kept_out_bytes.add(payload.ByteSize(), self._labels)
@@ -241,32 +229,146 @@ class PayloadVault:
         started = time.perf_counter()
         try:
             stored = await self.store.get(key=key)
-        except BlobNotFoundError as e:
-            self._record("get", started, error="ClaimCheckPayloadMissing")
-            raise ClaimCheckPayloadMissing(
+        except BlobStoreError as e:
+            raise self._named("get", key, workflow_id, started, e) from _cause(e)
+        self._count_get(len(stored), started)
+        return stored
+
+    async def put_blob(
+        self,
+        *,
+        size: int,
+        sha256_hex: str,
+        namespace: str | None,
+        workflow_id: str | None,
+        data: bytes | bytearray | memoryview | None = None,
+        path: Path | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[str, bool]:
+        """Store raw bytes (``data``, or the file at ``path``, streamed) whose size and sha256 the caller computed.
+
+        No serialization and no compression: the object in the store is the bytes themselves.
+        Returns the content-addressed key and whether the bytes were uploaded (False: already there).
+        """
+        if (data is None) == (path is None):
+            raise ValueError("put_blob takes data or path, not both")
+        key = blob_key(
+            sha256_hex=sha256_hex, namespace=namespace, workflow_id=workflow_id, key_prefix=self.key_prefix
+        )
+        started = time.perf_counter()
+        try:
+            if await self.store.exists(key=key):
+                stored_now = False
+            elif path is not None:
+                await self.store.put_file(key=key, path=path, sha256_hex=sha256_hex, progress=progress)
+                stored_now = True
+            else:
+                await self.store.put(key=key, data=bytes(data or b""), sha256_hex=sha256_hex)
+                stored_now = True
+        except BlobStoreError as e:
+            raise self._named("put", key, workflow_id, started, e) from _cause(e)
+        self._count_put(stored_now, size, started)
+        self.stats.original_bytes += size
+        return key, stored_now
+
+    async def fetch_blob(self, *, key: str, size: int, sha256_hex: str, workflow_id: str | None) -> bytearray:
+        """The raw bytes under ``key``, streamed into one buffer and checked against ``size`` and sha256.
+
+        Raises the named errors: ``ClaimCheckPayloadMissing``, ``ClaimCheckIntegrityError`` (too
+        short, too long or another digest: the message says which), ``ClaimCheckStoreUnavailable``.
+        """
+        where = f"[key={key}, workflow_id={workflow_id}]"
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        digest = hashlib.sha256()
+        at = 0
+        started = time.perf_counter()
+        try:
+            async for piece in self.store.iter_chunks(key=key):
+                end = at + len(piece)
+                if end > size:
+                    raise ClaimCheckIntegrityError(
+                        f"ClaimCheck decode failed {where}: expected {size} bytes, the blob is longer",
+                        key=key,
+                        workflow_id=workflow_id,
+                    )
+                view[at:end] = piece
+                digest.update(piece)
+                at = end
+        except BlobStoreError as e:
+            raise self._named("get", key, workflow_id, started, e) from _cause(e)
+        finally:
+            view.release()
+        if at != size:
+            raise ClaimCheckIntegrityError(
+                f"ClaimCheck decode failed {where}: expected {size} bytes, got {at} (truncated)",
+                key=key,
+                workflow_id=workflow_id,
+            )
+        if digest.hexdigest() != sha256_hex:
+            raise ClaimCheckIntegrityError(
+                f"ClaimCheck decode failed {where}: expected sha256:{sha256_hex}, got sha256:{digest.hexdigest()}",
+                key=key,
+                workflow_id=workflow_id,
+            )
+        self._count_get(size, started)
+        return buffer
+
+    def _count_put(self, stored_now: bool, size: int, started: float) -> None:
+        if stored_now:
+            self.stats.stored += 1
+            self.stats.stored_bytes += size
+            self._record("put", started, moved=size)
+        else:
+            self.stats.deduplicated += 1
+            if (metrics := current_metrics()) is not None:
+                metrics.dedup_hits.add(1, self._labels)
+
+    def _count_get(self, size: int, started: float) -> None:
+        self._record("get", started, moved=size)
+        self.stats.fetched += 1
+        self.stats.fetched_bytes += size
+
+    def _named(
+        self, op: str, key: str, workflow_id: str | None, started: float, e: BlobStoreError
+    ) -> ClaimCheckError:
+        """The named claim-check error for a store error during ``op`` (``put`` or ``get``), counted."""
+        verb = "encode" if op == "put" else "decode"
+        named: ClaimCheckError
+        if isinstance(e, BlobNotFoundError):
+            named = ClaimCheckPayloadMissing(
                 f"ClaimCheck decode failed [key={key}, workflow_id={workflow_id}]: "
                 f"the blob is not in {self.store.name} (deleted or expired before the workflow read it)",
                 key=key,
                 workflow_id=workflow_id,
-            ) from e
-        except InvalidKeyError as e:
-            self._record("get", started, error="ClaimCheckReferenceInvalid")
-            raise ClaimCheckReferenceInvalid(
-                f"ClaimCheck decode failed [key={key!r}, workflow_id={workflow_id}]: {e}",
+            )
+        elif isinstance(e, InvalidKeyError):
+            shown = key[:120] if op == "put" else repr(key)
+            named = ClaimCheckReferenceInvalid(
+                f"ClaimCheck {verb} failed [key={shown}, workflow_id={workflow_id}]: {e}",
                 key=key,
                 workflow_id=workflow_id,
-            ) from e
-        except StoreUnavailableError as e:
-            self._record("get", started, error="ClaimCheckStoreUnavailable")
-            raise ClaimCheckStoreUnavailable(  # from None: see put()
-                f"ClaimCheck decode failed [key={key}, workflow_id={workflow_id}]: {e}",
+            )
+        elif isinstance(e, StoreUnavailableError):
+            named = ClaimCheckStoreUnavailable(
+                f"ClaimCheck {verb} failed [key={key}, workflow_id={workflow_id}]: {e}",
                 key=key,
                 workflow_id=workflow_id,
-            ) from None
-        self._record("get", started, moved=len(stored))
-        self.stats.fetched += 1
-        self.stats.fetched_bytes += len(stored)
-        return stored
+            )
+        else:
+            raise e
+        self._record(op, started, error=named.type)
+        return named
+
+
+def _cause(e: BlobStoreError) -> BlobStoreError | None:
+    """What a named error is chained from: nothing for an unavailable store.
+
+    The message already says why, and the failure Temporal records while retrying must stay under
+    the server's 4 KiB limit for activity failures (limit.mutableStateActivityFailureSize.error),
+    or it shows "Failure exceeds size limit."
+    """
+    return None if isinstance(e, StoreUnavailableError) else e
 
 
 def _varint_size(n: int) -> int:

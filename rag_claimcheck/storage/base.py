@@ -6,13 +6,21 @@ every backend so that a key that is safe in memory is also safe on disk and in S
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 
 MAX_KEY_LENGTH = 1024
 """S3's own limit on the UTF-8 length of an object key, in bytes."""
+STREAM_CHUNK_BYTES = 8 * 1024 * 1024
+"""Bytes per piece when a blob is streamed in or out (8 MiB)."""
+
+Progress = Callable[[int], None]
+"""Told how many more bytes were sent, as an upload goes."""
 
 
 class BlobStoreError(Exception):
@@ -113,9 +121,29 @@ class BlobStore(ABC):
         await self.put(key=key, data=data, sha256_hex=sha256_hex)
         return True
 
+    async def put_file(
+        self, *, key: str, path: Path, sha256_hex: str | None = None, progress: Progress | None = None
+    ) -> None:
+        """Store the file at ``path`` under ``key``; a backend that can streams it instead of reading it whole.
+
+        ``progress`` is told the bytes sent as the upload goes (it may be called from another thread).
+        """
+        data = await asyncio.to_thread(path.read_bytes)
+        await self.put(key=key, data=data, sha256_hex=sha256_hex)
+        if progress is not None:
+            progress(len(data))
+
     @abstractmethod
     async def get(self, *, key: str) -> bytes:
         """Return the blob under ``key``."""
+
+    async def iter_chunks(self, *, key: str, chunk_bytes: int = STREAM_CHUNK_BYTES) -> AsyncIterator[bytes]:
+        """The blob under ``key`` in pieces, so a reader can fill one buffer instead of holding two copies.
+
+        Pieces are at most ``chunk_bytes`` where the backend streams; the default yields the blob
+        whole. Raises what :meth:`get` raises, before the first piece.
+        """
+        yield await self.get(key=key)
 
     @abstractmethod
     async def exists(self, *, key: str) -> bool:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from rag_claimcheck.storage.base import (
+    STREAM_CHUNK_BYTES,
     BlobInfo,
     BlobNotFoundError,
     BlobStore,
     InvalidKeyError,
+    Progress,
     StoreUnavailableError,
     validate_key,
     validate_prefix,
@@ -42,21 +46,43 @@ class FileBlobStore(BlobStore):
             raise InvalidKeyError(f"blob key resolves outside the store root [key={key!r}, root={self.root}]")
         return path
 
-    def _put_sync(self, path: Path, data: bytes) -> None:
+    def _write_atomically(self, path: Path, write: Callable[[BinaryIO], object]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                write(fh)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def _put_sync(self, path: Path, data: bytes) -> None:
+        self._write_atomically(path, lambda fh: fh.write(data))
+
+    def _copy_sync(self, source: Path, path: Path, progress: Progress | None) -> None:
+        def copy(fh: BinaryIO) -> None:
+            with source.open("rb") as src:
+                while piece := src.read(STREAM_CHUNK_BYTES):
+                    fh.write(piece)
+                    if progress is not None:
+                        progress(len(piece))
+
+        self._write_atomically(path, copy)
+
     async def put(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> None:
         path = self._path(key)
         try:
             await asyncio.to_thread(self._put_sync, path, bytes(data))
+        except OSError as e:
+            raise StoreUnavailableError(f"cannot write blob [store={self.name}, key={key}]: {e}") from e
+
+    async def put_file(
+        self, *, key: str, path: Path, sha256_hex: str | None = None, progress: Progress | None = None
+    ) -> None:
+        target = self._path(key)
+        try:
+            await asyncio.to_thread(self._copy_sync, Path(path), target, progress)
         except OSError as e:
             raise StoreUnavailableError(f"cannot write blob [store={self.name}, key={key}]: {e}") from e
 
@@ -68,6 +94,22 @@ class FileBlobStore(BlobStore):
             raise BlobNotFoundError(store=self.name, key=key) from None
         except OSError as e:
             raise StoreUnavailableError(f"cannot read blob [store={self.name}, key={key}]: {e}") from e
+
+    async def iter_chunks(self, *, key: str, chunk_bytes: int = STREAM_CHUNK_BYTES) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        try:
+            fh = await asyncio.to_thread(path.open, "rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise BlobNotFoundError(store=self.name, key=key) from None
+        except OSError as e:
+            raise StoreUnavailableError(f"cannot read blob [store={self.name}, key={key}]: {e}") from e
+        try:
+            while piece := await asyncio.to_thread(fh.read, chunk_bytes):
+                yield piece
+        except OSError as e:
+            raise StoreUnavailableError(f"cannot read blob [store={self.name}, key={key}]: {e}") from e
+        finally:
+            fh.close()
 
     async def exists(self, *, key: str) -> bool:
         return self._path(key).is_file()

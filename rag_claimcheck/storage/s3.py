@@ -10,8 +10,11 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import io
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import aioboto3
@@ -19,9 +22,11 @@ from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rag_claimcheck.storage.base import (
+    STREAM_CHUNK_BYTES,
     BlobInfo,
     BlobNotFoundError,
     BlobStore,
+    Progress,
     StoreUnavailableError,
     validate_key,
     validate_prefix,
@@ -39,6 +44,20 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 CONDITIONAL_PUT_MAX_BYTES = 8 * 1024 * 1024
 """Up to this size a blob is sent with a conditional PUT; a larger one is HEADed first."""
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+class _CountingFile(io.FileIO):
+    """A file that tells ``progress`` how much was read from it, for an upload's progress bar."""
+
+    def __init__(self, path: Path, progress: Progress | None) -> None:
+        super().__init__(path, "rb")
+        self._progress = progress
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        piece = super().read(size)
+        if self._progress is not None and piece:
+            self._progress(len(piece))
+        return piece  # type: ignore[return-value] # a blocking file never returns None
 
 
 class S3BlobStore(BlobStore):
@@ -184,6 +203,41 @@ class S3BlobStore(BlobStore):
             raise self._unavailable("put", key, e) from e
         return True
 
+    async def put_file(
+        self, *, key: str, path: Path, sha256_hex: str | None = None, progress: Progress | None = None
+    ) -> None:
+        """One PUT whose body is read from the file as it is sent (S3 takes up to 5 GiB this way)."""
+        validate_key(key)
+        client = await self._ensure_client()
+        digest = bytes.fromhex(sha256_hex) if sha256_hex else await asyncio.to_thread(_file_digest, path)
+        try:
+            with _CountingFile(path, progress) as body:
+                await client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    ContentLength=os.fstat(body.fileno()).st_size,
+                    ChecksumSHA256=base64.b64encode(digest).decode(),
+                )
+        except (ClientError, BotoCoreError) as e:
+            raise self._unavailable("put", key, e) from e
+
+    async def iter_chunks(self, *, key: str, chunk_bytes: int = STREAM_CHUNK_BYTES) -> AsyncIterator[bytes]:
+        validate_key(key)
+        client = await self._ensure_client()
+        try:
+            response = await client.get_object(Bucket=self.bucket, Key=key)
+            body = response["Body"]  # entering it yields the raw response; read through the wrapper
+            async with body:
+                while piece := await body.read(chunk_bytes):
+                    yield piece
+        except ClientError as e:
+            if str(e.response.get("Error", {}).get("Code", "")) in _NOT_FOUND_CODES:
+                raise BlobNotFoundError(store=self.name, key=key) from None
+            raise self._unavailable("get", key, e) from e
+        except BotoCoreError as e:
+            raise self._unavailable("get", key, e) from e
+
     async def get(self, *, key: str) -> bytes:
         validate_key(key)
         client = await self._ensure_client()
@@ -272,3 +326,11 @@ class S3BlobStore(BlobStore):
             if self._stack is not None:
                 await self._stack.aclose()
             self._stack, self._client = None, None
+
+
+def _file_digest(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while piece := fh.read(STREAM_CHUNK_BYTES):
+            digest.update(piece)
+    return digest.digest()
