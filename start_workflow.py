@@ -34,6 +34,7 @@ from rag_claimcheck.commands.cli import (
 from rag_claimcheck.commands.shutdown import Interrupted, exit_without_finalizing, run_command
 from rag_claimcheck.data.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
 from rag_claimcheck.observe.logs import configure_command_logging
+from rag_claimcheck.rag.documents import DocumentTooLarge, check_size
 from rag_claimcheck.rag.errors import check_question
 from rag_claimcheck.rag.starter import DEFAULT_EXECUTION_TIMEOUT
 from rag_claimcheck.stack.preflight import CommandError
@@ -102,6 +103,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[CommandParser, argparse.N
         parser.error(f"--doc {args.doc} is a directory; pass a text/plain or text/markdown file")
     if not args.doc.is_file():
         parser.error(f"--doc {args.doc}: no such file")
+    try:
+        check_size(args.doc.name, args.doc.stat().st_size)
+    except DocumentTooLarge as e:  # refused before anything is read or sent
+        parser.fail(e.type, str(e))
     if args.question_file is not None:
         args.question = _read_question_file(parser, args.question_file)
     elif args.question is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 from temporalio.api.common.v1 import Payload
+from temporalio.client import Client
 from temporalio.converter import (
     DataConverter,
     ExternalStorage,
@@ -104,3 +105,8 @@ class ClaimCheckPlugin(SimplePlugin):
 
         storage = ExternalStorage(drivers=[self.driver], driver_selector=select, payload_size_threshold=0)
         return dataclasses.replace(base, external_storage=storage)
+
+
+def plugin_of(client: Client) -> ClaimCheckPlugin | None:
+    """The :class:`ClaimCheckPlugin` ``client`` was connected with, if any."""
+    return next((p for p in client.config().get("plugins", []) if isinstance(p, ClaimCheckPlugin)), None)

@@ -12,6 +12,10 @@ workflow passes on; another activity loads it back, verified::
         text = await refs.load(doc, str)              # size + sha256 checked
         return await refs.save(summary_of(text))      # under this workflow's prefix
 
+Raw bytes (a document's text, an array) skip the converter: :meth:`RefStore.save_bytes` and
+:meth:`RefStore.save_file` store them as they are (a file is streamed, never read whole), and
+:meth:`RefStore.load_bytes` streams them back into one buffer, verified.
+
 Objects are serialized with Temporal's default payload converter (dataclasses, JSON), stored
 through the same :class:`~rag_claimcheck.claimcheck.vault.PayloadVault` as the codec's blobs:
 content-addressed under ``claim-check/ns/<namespace>/wf/<workflow id>/`` (so ``python -m
@@ -21,8 +25,11 @@ compression with a cap, and the same named, non-retryable errors for a missing o
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from temporalio import activity
@@ -32,7 +39,7 @@ from rag_claimcheck.claimcheck.compression import Compression
 from rag_claimcheck.claimcheck.keys import DEFAULT_KEY_PREFIX
 from rag_claimcheck.claimcheck.reference import ClaimCheckReference
 from rag_claimcheck.claimcheck.vault import DEFAULT_MAX_DECOMPRESSED_BYTES, PayloadVault, VaultStats
-from rag_claimcheck.storage.base import BlobStore
+from rag_claimcheck.storage.base import BlobStore, Progress
 
 T = TypeVar("T")
 
@@ -129,6 +136,86 @@ class RefStore:
             content_type=ref.encoding,
             compression=ref.compression,
             stored_size=ref.stored_size,
+        )
+
+    async def save_bytes(
+        self,
+        data: bytes | bytearray | memoryview,
+        *,
+        content_type: str,
+        count: int = 1,
+        sha256_hex: str | None = None,
+        namespace: str | None = None,
+        workflow_id: str | None = None,
+    ) -> DataRef:
+        """Store ``data`` as it is (no converter, no compression) and return its reference.
+
+        ``sha256_hex``: the digest of ``data`` if the caller has it already. Scope as :meth:`save`.
+        """
+        if count < 0:
+            raise ValueError(f"count must be >= 0, got {count}")
+        namespace, workflow_id = _scope(namespace, workflow_id)
+        if sha256_hex is None:
+            sha256_hex = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+        key, _ = await self.vault.put_blob(
+            data=data, size=len(data), sha256_hex=sha256_hex, namespace=namespace, workflow_id=workflow_id
+        )
+        return self._raw_ref(key, len(data), sha256_hex, content_type, count)
+
+    async def save_file(
+        self,
+        path: Path,
+        *,
+        content_type: str,
+        size: int,
+        sha256_hex: str,
+        count: int = 1,
+        namespace: str | None = None,
+        workflow_id: str | None = None,
+        progress: Progress | None = None,
+    ) -> DataRef:
+        """Store the file at ``path`` as it is, streamed, and return its reference.
+
+        The caller has read it once already (``size``, ``sha256_hex``), to check it before it is
+        sent; ``progress`` is told the bytes sent. Nothing is sent if the blob is there already.
+        """
+        namespace, workflow_id = _scope(namespace, workflow_id)
+        key, _ = await self.vault.put_blob(
+            path=path,
+            size=size,
+            sha256_hex=sha256_hex,
+            namespace=namespace,
+            workflow_id=workflow_id,
+            progress=progress,
+        )
+        return self._raw_ref(key, size, sha256_hex, content_type, count)
+
+    async def load_bytes(self, ref: DataRef) -> bytearray:
+        """The bytes a :meth:`save_bytes` or :meth:`save_file` reference points at, in one buffer.
+
+        Streamed from the store and hashed as they arrive; no second copy is made.
+
+        Raises:
+            ClaimCheckPayloadMissing: The blob is gone (deleted or expired).
+            ClaimCheckIntegrityError: It is shorter or longer than ``ref.size``, or its sha256 differs.
+            ClaimCheckStoreUnavailable: The store cannot be reached (retryable).
+        """
+        if ref.compression != "none":
+            raise ValueError(f"load_bytes reads uncompressed blobs; {ref.key} is {ref.compression}")
+        _, workflow_id = _scope(None, None)
+        return await self.vault.fetch_blob(
+            key=ref.key, size=ref.size, sha256_hex=ref.sha256, workflow_id=workflow_id
+        )
+
+    def _raw_ref(self, key: str, size: int, sha256_hex: str, content_type: str, count: int) -> DataRef:
+        return DataRef(
+            key=key,
+            store=self.store.name,
+            size=size,
+            count=count,
+            sha256=sha256_hex,
+            content_type=content_type,
+            stored_size=size,
         )
 
     async def load(self, ref: DataRef, type_hint: type[T]) -> T:

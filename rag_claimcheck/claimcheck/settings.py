@@ -28,6 +28,11 @@ DEFAULT_FILE_ROOT = (
     Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-claimcheck" / "blobs"
 )
 DEFAULT_S3_BUCKET = "rag-claimcheck"
+DEFAULT_DOCUMENT_INLINE_MAX_BYTES = 8 * 1024 * 1024
+"""Documents up to this many UTF-8 bytes are a workflow's argument; larger ones are stored first (8 MiB).
+
+See :mod:`rag_claimcheck.rag.documents`: above this size, in ``codec`` and ``extstore`` modes, the
+starter stores the document and the workflow carries a reference, so no workflow task handles it."""
 
 
 class SettingsError(ValueError):
@@ -49,6 +54,7 @@ class ClaimCheckSettings:
     s3_bucket: str = DEFAULT_S3_BUCKET
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
+    document_inline_max_bytes: int = DEFAULT_DOCUMENT_INLINE_MAX_BYTES
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -63,6 +69,10 @@ class ClaimCheckSettings:
             )
         if self.inline_max_bytes < 0:
             raise SettingsError(f"CLAIM_CHECK_INLINE_MAX_BYTES must be >= 0; got {self.inline_max_bytes}")
+        if self.document_inline_max_bytes < 0:
+            raise SettingsError(
+                f"CLAIM_CHECK_DOCUMENT_INLINE_MAX_BYTES must be >= 0; got {self.document_inline_max_bytes}"
+            )
         if self.concurrency < 1:
             raise SettingsError(f"CLAIM_CHECK_CONCURRENCY must be >= 1; got {self.concurrency}")
         if self.max_decompressed_bytes < 1:
@@ -91,7 +101,9 @@ class ClaimCheckSettings:
         return cls(**values)  # type: ignore[arg-type] # each value was parsed for its field
 
 
-_INT_FIELDS = frozenset({"inline_max_bytes", "concurrency", "max_decompressed_bytes"})
+_INT_FIELDS = frozenset(
+    {"inline_max_bytes", "concurrency", "max_decompressed_bytes", "document_inline_max_bytes"}
+)
 
 
 def _parse(name: str, raw: str) -> object:

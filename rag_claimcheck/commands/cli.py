@@ -10,15 +10,17 @@ import sys
 from datetime import timedelta
 from typing import Any, NoReturn
 
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from rag_claimcheck.claimcheck.keys import workflow_prefix
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.claimcheck.settings import MODES, ClaimCheckSettings
 from rag_claimcheck.observe.history import human_bytes
-from rag_claimcheck.rag.ingest import load_document
-from rag_claimcheck.rag.starter import RunReport, ask_question
+from rag_claimcheck.rag.documents import check_file, store_file
+from rag_claimcheck.rag.ingest import guess_mime_type, load_document
+from rag_claimcheck.rag.models import DocumentRef, SourceDocument
+from rag_claimcheck.rag.starter import RunReport, ask_question, refs_of
 from rag_claimcheck.servers.temporal import SERVER_BUILDS
 from rag_claimcheck.stack.connect import (
     ConnectError,
@@ -94,6 +96,12 @@ def add_settings_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--compression", choices=("none", "zstd", "gzip"), help="compress stored blobs (default none)"
     )
+    group.add_argument(
+        "--document-inline-max-bytes",
+        type=int,
+        help="documents up to this size are the workflow's input; larger ones are stored first and "
+        "passed by reference in codec and extstore modes (default 8388608, 8 MiB)",
+    )
 
 
 def parse_command_args(parser: CommandParser, argv: list[str] | None) -> argparse.Namespace:
@@ -130,6 +138,7 @@ def settings_from_args(args: argparse.Namespace) -> ClaimCheckSettings:
         store=args.store,
         inline_max_bytes=args.inline_max_bytes,
         compression=args.compression,
+        document_inline_max_bytes=args.document_inline_max_bytes,
     )
 
 
@@ -159,7 +168,7 @@ async def run_once(args: argparse.Namespace) -> RunReport:
             await require_worker(client, task_queue=task_queue, address=args.address)
         return await ask_question(
             client,
-            document=load_document(args.doc),
+            document=await _document(args, client),
             question=args.question,
             task_queue=task_queue,
             claim_check=settings.mode,
@@ -174,6 +183,51 @@ async def run_once(args: argparse.Namespace) -> RunReport:
             await stack.stop()
 
 
+async def _document(args: argparse.Namespace, client: Client) -> SourceDocument | DocumentRef:
+    """``--doc`` read into memory, or, over the inline limit in codec/extstore mode, streamed to the store.
+
+    A large file is read twice and never held whole: once to check it (UTF-8, size, sha256),
+    once to upload it, each with a progress bar on stderr (none with ``--json``).
+    """
+    settings: ClaimCheckSettings = args.settings
+    size = args.doc.stat().st_size
+    refs = refs_of(client)
+    if settings.mode == "off" or size <= settings.document_inline_max_bytes or refs is None:
+        return load_document(args.doc)
+    with _bar(size, f"check {args.doc.name}", quiet=args.json) as bar:
+        checked = await asyncio.to_thread(check_file, args.doc, progress=bar.update)
+    with _bar(size, f"upload {args.doc.name}", quiet=args.json) as bar:
+        document = await store_file(
+            refs,
+            checked,
+            mime_type=guess_mime_type(args.doc),
+            namespace=client.namespace,
+            workflow_id=args.workflow_id,
+            progress=bar.update,
+        )
+    if not args.json:
+        _status(
+            f"{args.doc.name} ({human_bytes(size)}) is in {refs.store.name} as {document.blob.key}; "
+            "the workflow gets this reference instead of the text"
+        )
+    return document
+
+
+def _bar(total: int, description: str, *, quiet: bool) -> Any:
+    from tqdm import tqdm  # only a large document needs it
+
+    return tqdm(
+        total=total,
+        desc=description,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=sys.stderr,
+        disable=quiet,
+        leave=False,
+    )
+
+
 def print_report(report: RunReport) -> None:
     """Human-readable answer, sources and history size."""
     if report.status != "completed":
@@ -184,6 +238,10 @@ def print_report(report: RunReport) -> None:
         print("Sources:")
         for s in report.sources:
             print(f"  chunk {s['chunk_index']:>5}  score {s['score']:7.3f}  {s['snippet'][:90]}")
+    if report.document_key is not None:
+        print(
+            f"\nthe document ({human_bytes(report.document_bytes or 0)}) went by reference: {report.document_key}"
+        )
     if report.history_size_bytes is not None:
         print(
             f"\nworkflow {report.workflow_id}: claim check {report.claim_check}, "

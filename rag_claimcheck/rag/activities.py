@@ -10,16 +10,19 @@ from temporalio import activity
 from temporalio.common import RawValue
 
 from rag_claimcheck.claimcheck.offload import offloaded
+from rag_claimcheck.claimcheck.refs import RefStore
+from rag_claimcheck.rag import documents
 from rag_claimcheck.rag.answer import Answerer, answerer_from_env
 from rag_claimcheck.rag.errors import INVALID_PARAMETER, bad_input, check_question, check_top_k
 from rag_claimcheck.rag.heartbeat import heartbeating
-from rag_claimcheck.rag.ingest import ingest
+from rag_claimcheck.rag.ingest import check_mime_type, chunk_document, ingest
 from rag_claimcheck.rag.models import (
     MAX_TOP_K,
     Answer,
     AnswerRequest,
     CachedRetrieval,
     DocumentKey,
+    DocumentRef,
     IngestedDocument,
     Retrieval,
     RetrievalQuery,
@@ -29,10 +32,15 @@ from rag_claimcheck.rag.models import (
 from rag_claimcheck.rag.retrieval import IndexCache
 from rag_claimcheck.rag.transcript import Transcript
 
+DOCUMENT_STORE_MISSING = "DocumentStoreMissing"
 
-def _parse_document(document: RawValue) -> SourceDocument:
-    value = activity.payload_converter().from_payload(document.payload, SourceDocument)
-    assert isinstance(value, SourceDocument)
+
+def _parse_document(document: RawValue) -> SourceDocument | DocumentRef:
+    value = activity.payload_converter().from_payload(
+        document.payload,
+        SourceDocument | DocumentRef,  # type: ignore[arg-type] # the converter takes a union as a type hint
+    )
+    assert isinstance(value, SourceDocument | DocumentRef)
     return value
 
 
@@ -45,6 +53,8 @@ class RagActivities:
         transcript: Where conversations store their turns; without one, a conversation's turns
             travel inline. :func:`~rag_claimcheck.stack.worker.build_worker` sets it from the
             client's claim-check store.
+        refs: Where stored documents (:class:`DocumentRef`) and their chunk offsets are read and
+            written; ``build_worker`` sets it from the client's claim-check store.
     """
 
     def __init__(
@@ -53,23 +63,55 @@ class RagActivities:
         answerer: Answerer | None = None,
         index_cache: IndexCache | None = None,
         transcript: Transcript | None = None,
+        refs: RefStore | None = None,
     ) -> None:
         self.answerer = answerer if answerer is not None else answerer_from_env()
         self.index_cache = index_cache if index_cache is not None else IndexCache()
         self.transcript = transcript
+        self.refs = refs
+
+    def _refs(self, document: DocumentRef) -> RefStore:
+        if self.refs is None:
+            raise bad_input(
+                f"{document.filename} is stored at {document.blob.key}, but this worker has no blob store "
+                "(start it with a ClaimCheckPlugin, as worker.py does)",
+                DOCUMENT_STORE_MISSING,
+            )
+        return self.refs
 
     @activity.defn(name="ingest_document")
-    async def ingest_document(self, document: SourceDocument) -> RawValue:
+    async def ingest_document(self, document: SourceDocument | DocumentRef) -> RawValue:
         """Check (text type, valid UTF-8, not empty) and chunk a document; warm this worker's index.
 
-        Returns an :class:`IngestedDocument` (chunk offsets, not text), marked to be claim-checked
-        whatever its size: its size grows with the document, and it travels on to retrieval.
-        The BM25 index is built here, while the text is in memory anyway, so retrieval on this
-        worker does not parse the document a second time.
+        Returns an :class:`IngestedDocument` (chunk offsets, not text). For a document that came
+        inline, it is marked to be claim-checked whatever its size: its size grows with the
+        document, and it travels on to retrieval. For a :class:`DocumentRef`, the offsets go to the
+        store and the result is a few hundred bytes. The BM25 index is built here, while the text
+        is in memory anyway, so retrieval on this worker does not read the document a second time.
         """
+        if isinstance(document, DocumentRef):
+            return await self._ingest_stored(document)
         ingested = await heartbeating(asyncio.to_thread(ingest, document))
         await heartbeating(asyncio.to_thread(self.index_cache.get, ingested, document.text))
         return offloaded(activity.payload_converter(), ingested)
+
+    async def _ingest_stored(self, document: DocumentRef) -> RawValue:
+        refs = self._refs(document)
+        mime = check_mime_type(document.filename, document.mime_type)  # before fetching gigabytes
+        text = await heartbeating(documents.load_text(refs, document))
+        ingested = await heartbeating(
+            asyncio.to_thread(
+                chunk_document,
+                document.filename,
+                mime,
+                text,
+                sha256=document.blob.sha256,
+                byte_size=document.blob.size,
+            )
+        )
+        stored = await heartbeating(documents.save_offsets(refs, ingested))
+        await heartbeating(asyncio.to_thread(self.index_cache.get, ingested, text))
+        return RawValue(activity.payload_converter().to_payload(stored))
 
     @activity.defn(name="retrieve_passages")
     async def retrieve_passages(
@@ -77,21 +119,28 @@ class RagActivities:
     ) -> Retrieval:
         """The ``top_k`` chunks that best match the question (BM25; index cached per document).
 
-        ``document`` is the :class:`SourceDocument` payload, parsed only when this worker has no
-        index for it yet; ``ingested`` holds the chunks' offsets into its text.
+        ``document`` is the :class:`SourceDocument` (or :class:`DocumentRef`) payload, read only
+        when this worker has no index for it yet; ``ingested`` holds the chunks' offsets into its
+        text (or where they are stored).
         """
         question = check_question(query.question)
         top_k = check_top_k(query.top_k, MAX_TOP_K)
         index = self.index_cache.peek(ingested.sha256)
         if index is None:
             source = await heartbeating(asyncio.to_thread(_parse_document, document))
-            if len(source.text) != ingested.char_count:
+            if isinstance(source, DocumentRef):
+                refs = self._refs(source)
+                text = await heartbeating(documents.load_text(refs, source))
+                ingested = await heartbeating(documents.load_offsets(refs, ingested))
+            else:
+                text = source.text
+            if len(text) != ingested.char_count:
                 raise bad_input(
-                    f"{source.filename} has {len(source.text)} characters but was ingested with "
+                    f"{source.filename} has {len(text)} characters but was ingested with "
                     f"{ingested.char_count}: the chunk offsets belong to another document",
                     INVALID_PARAMETER,
                 )
-            index = await heartbeating(asyncio.to_thread(self.index_cache.get, ingested, source.text))
+            index = await heartbeating(asyncio.to_thread(self.index_cache.get, ingested, text))
         passages = await heartbeating(asyncio.to_thread(index.search, question, top_k))
         return Retrieval(passages=passages, document=ingested.key)
 

@@ -41,6 +41,22 @@ class SourceDocument:
 
 
 @dataclass(frozen=True)
+class DocumentRef:
+    """A document in the blob store: what a workflow carries instead of a large document's text.
+
+    The starter stores the file's bytes as they are (:mod:`rag_claimcheck.rag.documents`) and
+    starts the workflow with this reference of a few hundred bytes, so no workflow task decodes,
+    holds or forwards the document; ingest and retrieval read the bytes in the activity, checked
+    against ``blob``'s size and sha256.
+    """
+
+    filename: str
+    mime_type: str
+    blob: DataRef
+    """The document's bytes, as uploaded (UTF-8, a leading byte-order mark included if it had one)."""
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A passage of the document; ``start``/``end`` are character offsets into the text."""
 
@@ -56,7 +72,10 @@ class IngestedDocument:
 
     It holds chunk *boundaries* (character offsets into :attr:`SourceDocument.text`), not a
     second copy of the text: retrieval gets the document and slices it. Offsets are stored
-    column-wise, as two flat lists, which Temporal's converter reads back quickly.
+    column-wise, as two flat lists, which Temporal's converter reads back quickly. For a
+    :class:`DocumentRef`, the offsets (which grow with the document) are in the blob store too:
+    ``offsets`` points at them and the two lists are empty, so the workflow passes on a few
+    hundred bytes.
     """
 
     filename: str
@@ -66,6 +85,8 @@ class IngestedDocument:
     sha256: str
     chunk_starts: list[int]
     chunk_ends: list[int]
+    offsets: DataRef | None = None
+    """Where the chunk offsets are when they are not in the lists (a stored document's)."""
 
     @classmethod
     def from_chunks(
@@ -92,7 +113,7 @@ class IngestedDocument:
     @property
     def chunk_count(self) -> int:
         """How many chunks the document was split into."""
-        return len(self.chunk_starts)
+        return self.offsets.count if self.offsets is not None else len(self.chunk_starts)
 
     def chunk_texts(self, text: str) -> list[str]:
         """The chunks' texts, sliced out of the document's ``text``."""
@@ -203,7 +224,8 @@ class Source:
 class RagRequest:
     """The question of :class:`~rag_claimcheck.rag.workflows.AiRagWorkflow`.
 
-    The workflow's first argument is the :class:`SourceDocument`; this is its second.
+    The workflow's first argument is the :class:`SourceDocument` (or, for a large document, a
+    :class:`DocumentRef`); this is its second.
     """
 
     question: str

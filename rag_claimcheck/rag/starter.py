@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import RawValue
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -17,8 +18,11 @@ from temporalio.exceptions import (
 )
 from temporalio.service import RPCError
 
+from rag_claimcheck.claimcheck.plugin import plugin_of
+from rag_claimcheck.claimcheck.refs import RefStore
 from rag_claimcheck.observe.history import kept_out
-from rag_claimcheck.rag.models import RagRequest, SourceDocument
+from rag_claimcheck.rag.documents import store_document
+from rag_claimcheck.rag.models import DocumentRef, RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow
 
 DEFAULT_EXECUTION_TIMEOUT = timedelta(hours=1)
@@ -78,6 +82,10 @@ class RunReport:
     error: dict[str, str] | None = None
     model: str | None = None
     chunk_count: int | None = None
+    document_key: str | None = None
+    """Where the document was stored when it went by reference (over ``CLAIM_CHECK_DOCUMENT_INLINE_MAX_BYTES``)."""
+    document_bytes: int | None = None
+    """The stored document's size, when it went by reference."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -99,10 +107,53 @@ def describe_error(error: BaseException) -> dict[str, str]:
     return {"type": type(innermost).__name__, "message": message}
 
 
+def refs_of(client: Client) -> RefStore | None:
+    """Explicit references in the store of ``client``'s claim-check plugin (None without one)."""
+    plugin = plugin_of(client)
+    return None if plugin is None else RefStore(plugin.store, key_prefix=plugin.settings.key_prefix)
+
+
+async def document_argument(
+    client: Client, document: SourceDocument | DocumentRef, *, workflow_id: str
+) -> SourceDocument | DocumentRef:
+    """What the workflow gets as its document: ``document`` itself, or it stored first and a reference.
+
+    A :class:`SourceDocument` over ``CLAIM_CHECK_DOCUMENT_INLINE_MAX_BYTES`` goes to the store of
+    ``client``'s claim-check plugin, under ``workflow_id``'s prefix, in ``codec`` and ``extstore``
+    modes; ``off`` (and a client without the plugin) keeps it inline, which is what ``off`` shows.
+    """
+    plugin = plugin_of(client)
+    if isinstance(document, DocumentRef) or plugin is None or plugin.mode == "off":
+        return document
+    limit = plugin.settings.document_inline_max_bytes
+    if utf8_size_bound(document.text) <= limit:
+        return document
+    data = document.text.encode("utf-8")
+    if len(data) <= limit:
+        return document
+    refs = RefStore(plugin.store, key_prefix=plugin.settings.key_prefix)
+    return await store_document(
+        refs, document, namespace=client.namespace, workflow_id=workflow_id, data=data
+    )
+
+
+def workflow_input(client: Client, document: SourceDocument | DocumentRef) -> object:
+    """The workflow's first argument: a stored document's reference is marked with the size it keeps out.
+
+    ``Payload.external_payloads[].size_bytes`` is what the codec's own references carry, so the
+    kit's history walk and a 1.32 server count the document wherever the reference travels.
+    """
+    if not isinstance(document, DocumentRef):
+        return document
+    payload = client.data_converter.payload_converter.to_payload(document)
+    payload.external_payloads.add().size_bytes = document.blob.size
+    return RawValue(payload)
+
+
 async def ask_question(
     client: Client,
     *,
-    document: SourceDocument,
+    document: SourceDocument | DocumentRef,
     question: str,
     task_queue: str,
     claim_check: str,
@@ -110,19 +161,28 @@ async def ask_question(
     workflow_id: str | None = None,
     execution_timeout: timedelta = DEFAULT_EXECUTION_TIMEOUT,
 ) -> RunReport:
-    """Run :class:`AiRagWorkflow` to the end and report the answer or the failure."""
+    """Run :class:`AiRagWorkflow` to the end and report the answer or the failure.
+
+    A document over ``CLAIM_CHECK_DOCUMENT_INLINE_MAX_BYTES`` is stored first (see
+    :func:`document_argument`); a :class:`DocumentRef` is passed as it is.
+    """
     workflow_id = workflow_id or f"rag-{claim_check}-{uuid.uuid4().hex[:10]}"
     report = RunReport(status="failed", workflow_id=workflow_id, claim_check=claim_check)
     try:
+        argument = await document_argument(client, document, workflow_id=workflow_id)
+        if isinstance(argument, DocumentRef):
+            report.document_key, report.document_bytes = argument.blob.key, argument.blob.size
         handle = await client.start_workflow(
             AiRagWorkflow.run,
-            args=[document, RagRequest(question=question, top_k=top_k)],
+            args=[workflow_input(client, argument), RagRequest(question=question, top_k=top_k)],
             id=workflow_id,
             task_queue=task_queue,
             execution_timeout=execution_timeout,
-            task_timeout=workflow_task_timeout(utf8_size_bound(document.text)),
+            task_timeout=workflow_task_timeout(
+                0 if isinstance(argument, DocumentRef) else utf8_size_bound(argument.text)
+            ),
         )
-    except (RPCError, ApplicationError) as e:  # the server's refusal, or the client's codec failing
+    except (RPCError, ApplicationError) as e:  # the server's refusal, or the client's codec or store failing
         report.error = describe_error(e)
         return report
     try:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
+from rag_claimcheck.claimcheck.plugin import plugin_of
 from rag_claimcheck.claimcheck.refs import RefStore
 from rag_claimcheck.observe.probe import PayloadProbeWorkflow, produce_text
 from rag_claimcheck.rag.activities import RagActivities
@@ -32,16 +32,17 @@ def build_worker(
 
     Args:
         activities: The RAG activities (default: answerer from the environment, fresh index cache).
-            Without a transcript of their own, conversations store their turns in the client's
-            claim-check store (whatever the mode).
+            Without a transcript or refs of their own, conversations store their turns, and stored
+            documents are read, in the client's claim-check store (whatever the mode).
     """
     rag = activities if activities is not None else RagActivities()
-    if rag.transcript is None:
-        plugin = next(
-            (p for p in client.config().get("plugins", []) if isinstance(p, ClaimCheckPlugin)), None
-        )
-        if plugin is not None:
-            rag.transcript = Transcript(RefStore(plugin.store, key_prefix=plugin.settings.key_prefix))
+    plugin = plugin_of(client)
+    if plugin is not None:
+        refs = RefStore(plugin.store, key_prefix=plugin.settings.key_prefix)
+        if rag.transcript is None:
+            rag.transcript = Transcript(refs)
+        if rag.refs is None:
+            rag.refs = refs
     return Worker(
         client,
         task_queue=task_queue,
