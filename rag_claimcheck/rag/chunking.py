@@ -12,6 +12,7 @@ document is never copied into chunk strings; :func:`chunk_text` adds the texts.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left
 
 import numpy as np
@@ -31,33 +32,72 @@ _NON_SPACE = re.compile(r"\S")
 _UNIT_BREAK = re.compile(r"[.!?\n](?:(?<=[.!?])[\"')\]]*(\s+)|(?<=\n)\n*)")
 
 
+BLOCK_CHARS = 4 * 1024 * 1024
+"""Units are found a block of whole paragraphs at a time (about this many characters), so the
+scan's temporary arrays stay a few megabytes whatever the document's size."""
+
+
+def _last_non_space(text: str) -> int:
+    """One past the text's last non-space character (``len(text.rstrip())`` without the copy)."""
+    end = len(text)
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
 def _paragraphs(text: str) -> tuple[np.ndarray, np.ndarray]:
     """Starts and ends of the paragraphs: from a non-space character to the next blank line."""
     first = _NON_SPACE.search(text)
     if first is None:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    text_end = len(text.rstrip())
-    gaps = [(m.start(), m.end()) for m in _PARAGRAPH_GAP.finditer(text, first.start(), text_end)]
-    bounds = np.array(gaps, dtype=np.int64).reshape(-1, 2)
+    gaps = array("q")
+    for m in _PARAGRAPH_GAP.finditer(text, first.start(), _last_non_space(text)):
+        gaps.append(m.start())
+        gaps.append(m.end())
+    bounds = np.frombuffer(gaps, dtype=np.int64).reshape(-1, 2) if gaps else np.empty((0, 2), np.int64)
     starts = np.concatenate(([first.start()], bounds[:, 1]))
-    ends = np.concatenate((bounds[:, 0], [text_end]))
+    ends = np.concatenate((bounds[:, 0], [_last_non_space(text)]))
     return starts, ends
 
 
-def _units(text: str, max_chars: int) -> tuple[list[int], list[int], list[bool]]:
-    """Starts, ends and whether each unit opens a paragraph (three parallel lists).
+def _units(text: str, max_chars: int) -> tuple[array[int], array[int], array[int]]:
+    """Starts, ends and whether each unit opens a paragraph (three parallel arrays).
 
-    One scan of the whole text finds the unit breaks; a break counts for a paragraph when it
+    A block of whole paragraphs at a time (:data:`BLOCK_CHARS`): no unit crosses a paragraph, so
+    the blocks' units, end to end, are the whole text's.
+    """
+    para_starts, para_ends = _paragraphs(text)
+    starts, ends, opens = array("q"), array("q"), array("b")
+    first = 0
+    while first < len(para_starts):
+        last = int(np.searchsorted(para_starts, para_starts[first] + BLOCK_CHARS, side="left"))
+        last = max(last, first + 1)
+        _block_units(text, para_starts[first:last], para_ends[first:last], max_chars, starts, ends, opens)
+        first = last
+    return starts, ends, opens
+
+
+def _block_units(
+    text: str,
+    para_starts: np.ndarray,
+    para_ends: np.ndarray,
+    max_chars: int,
+    starts: array[int],
+    ends: array[int],
+    opens: array[int],
+) -> None:
+    """Append the units of consecutive paragraphs to ``starts``, ``ends`` and ``opens``.
+
+    One scan of the paragraphs finds the unit breaks; a break counts for a paragraph when it
     starts inside it and its whitespace does too (what a scan bounded by the paragraph finds).
     Units run from a paragraph's start or a break's end to the next break or the paragraph's end.
     """
-    para_starts, para_ends = _paragraphs(text)
-    if len(para_starts) == 0:
-        return [], [], []
-    found = [
-        (m.start(), m.start(1), m.end()) for m in _UNIT_BREAK.finditer(text, para_starts[0], para_ends[-1])
-    ]
-    breaks = np.array(found, dtype=np.int64).reshape(-1, 3)
+    found = array("q")
+    for m in _UNIT_BREAK.finditer(text, int(para_starts[0]), int(para_ends[-1])):
+        found.append(m.start())
+        found.append(m.start(1))
+        found.append(m.end())
+    breaks = np.frombuffer(found, dtype=np.int64).reshape(-1, 3) if found else np.empty((0, 3), np.int64)
     at, ws_at, until = breaks[:, 0], breaks[:, 1], breaks[:, 2]
     para = np.searchsorted(para_starts, at, side="right") - 1
     para_end = para_ends[para]
@@ -76,9 +116,6 @@ def _units(text: str, max_chars: int) -> tuple[list[int], list[int], list[bool]]
             i = bisect_left(starts_list, a)
             nxt = _NON_SPACE.search(text, a, ends_list[i])
             starts_list[i] = nxt.start() if nxt is not None else ends_list[i]
-    starts: list[int] = []
-    ends: list[int] = []
-    opens: list[bool] = []
     for s, e, o in zip(starts_list, ends_list, opens_list, strict=True):
         if s >= e:
             continue
@@ -91,7 +128,6 @@ def _units(text: str, max_chars: int) -> tuple[list[int], list[int], list[bool]]
                 starts.append(hs)
                 ends.append(he)
                 opens.append(o and k == 0)
-    return starts, ends, opens
 
 
 def _hard_split(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:

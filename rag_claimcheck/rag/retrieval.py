@@ -32,6 +32,8 @@ DEFAULT_CACHE_DOCUMENTS = 8
 K1 = 1.5
 B = 0.75
 """rank-bm25's ``BM25Okapi`` defaults."""
+WEIGHT_SLICE = 1 << 20
+"""Postings weighed at a time while an index is built."""
 APPROXIMATION_MARGIN = 1e-5
 """Relative slack when picking rows to score exactly (float32 weights err by ~1e-7)."""
 
@@ -140,10 +142,11 @@ class BM25Index:
         del found
         by_term.sort_indices()
         self._term_starts = by_term.indptr.astype(np.int64)
-        self._term_rows = by_term.indices.astype(np.int32)
+        self._term_rows = by_term.indices.astype(np.int32, copy=False)
         tf = by_term.data
         del by_term
-        self._term_counts = tf.astype(np.uint8 if tf.size == 0 or tf.max() <= 255 else np.int32)
+        self._term_counts = tf.astype(np.uint8 if tf.size == 0 or tf.max() <= 255 else tf.dtype, copy=False)
+        del tf
         # Chunks holding each term, repeated chunks counted as often as they occur.
         if rows == count:
             chunks_with_term = np.diff(self._term_starts)
@@ -159,8 +162,14 @@ class BM25Index:
         avgdl = total_length / count if count else 0.0
         self._length_norm = K1 * (1 - B + B * lengths / avgdl) if avgdl > 0 else np.zeros(rows)
         # Each (term, chunk)'s BM25 factor before idf, rounded to float32: enough to find the few
-        # chunks that can be in the top k, which are then scored exactly.
-        self._term_weights = (tf * (K1 + 1) / (tf + self._length_norm[self._term_rows])).astype(np.float32)
+        # chunks that can be in the top k, which are then scored exactly. Computed a slice at a
+        # time, so the float64 temporaries stay small.
+        postings = len(self._term_rows)
+        self._term_weights = np.empty(postings, dtype=np.float32)
+        for at in range(0, postings, WEIGHT_SLICE):
+            tf = self._term_counts[at : at + WEIGHT_SLICE].astype(np.float64)
+            norm = self._length_norm[self._term_rows[at : at + WEIGHT_SLICE]]
+            self._term_weights[at : at + WEIGHT_SLICE] = tf * (K1 + 1) / (tf + norm)
 
     def search(self, question: str, top_k: int) -> list[Passage]:
         """The ``top_k`` best chunks for ``question``, best first (ties: earlier chunk first).

@@ -1,4 +1,4 @@
-"""Count every text's terms at once, for an index build: a text-by-term sparse matrix.
+"""Count every text's terms at once, for an index build: a text-by-term sparse matrix, by term.
 
 The terms are exactly :func:`~rag_claimcheck.rag.tokenize.tokenize`'s; only the way there is
 faster. ASCII texts (nearly all of a typical document) are tokenized in batches without a Python
@@ -20,10 +20,15 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from rag_claimcheck.rag.memory import release_free_memory
 from rag_claimcheck.rag.tokenize import STOPWORDS, stem_words, tokenize_texts, words
 
-BATCH_CHARS = 8 * 1024 * 1024
+BATCH_CHARS = 1024 * 1024
 """Characters of text tokenized per batch: bounds the temporary arrays (~40 bytes per character)."""
+TRIM_EVERY_BLOCKS = 8
+"""While the postings are placed, the freed blocks are handed back every this many blocks."""
+COUNT_DTYPE = np.uint16
+"""How often one term occurs in one text: a chunk of the kit's (1,200 characters) holds at most ~600 words."""
 _FOLD = bytes(b + 32 if 65 <= b <= 90 else b if (48 <= b <= 57 or 97 <= b <= 122) else 32 for b in range(256))
 _SPACE, _APOSTROPHE = 32, 39
 _PAD = 17
@@ -35,10 +40,13 @@ _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(8)] + [(1 << 64) - 1], 
 
 @dataclass(frozen=True)
 class TermCounts:
-    """How often each term occurs in each text: ``counts[i, t]`` for text ``i`` and ``terms[t]``."""
+    """How often each term occurs in each text: ``counts[i, t]`` for text ``i`` and ``terms[t]``.
+
+    ``counts`` is in compressed columns (each term's texts, in order), as an index reads it.
+    """
 
     terms: list[str]
-    counts: sparse.csr_matrix
+    counts: sparse.csc_matrix | sparse.csr_matrix
     lengths: np.ndarray
     """Each text's number of terms (stopwords not counted)."""
 
@@ -162,7 +170,15 @@ def _batch(texts: Sequence[str], vocab: _Vocabulary) -> tuple[sparse.csr_matrix,
         shape=(len(texts), max(len(vocab.terms), 1)),
     )
     counts.sum_duplicates()
-    return counts, np.bincount(kept_rows, minlength=len(texts))
+    return _narrow(counts), np.bincount(kept_rows, minlength=len(texts))
+
+
+def _narrow(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """``counts`` with :data:`COUNT_DTYPE` data when every count fits (a 6-byte posting, not 8)."""
+    if counts.nnz and counts.data.max() > np.iinfo(COUNT_DTYPE).max:
+        return counts
+    counts.data = counts.data.astype(COUNT_DTYPE)
+    return counts
 
 
 def _ascii_keys(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -209,21 +225,42 @@ def count_terms(texts: Sequence[str]) -> TermCounts:
             take = max(1, int(BATCH_CHARS * len(batch) / max(1, sum(map(len, batch)))))
     except _Collision:
         return _plain(texts)
-    # Stack the blocks' rows: their compressed arrays end to end, each block's row starts shifted.
-    ends, shift = [np.zeros(1, dtype=np.int64)], 0
-    for block, _ in blocks:
-        ends.append(block.indptr[1:].astype(np.int64) + shift)
-        shift += block.nnz
-    counts = sparse.csr_matrix(
-        (
-            np.concatenate([b.data for b, _ in blocks] or [np.zeros(0, np.int32)]),
-            np.concatenate([b.indices for b, _ in blocks] or [np.zeros(0, np.int32)]),
-            np.concatenate(ends),
-        ),
-        shape=(len(texts), len(vocab.terms)),
-    )
     lengths = np.concatenate([n for _, n in blocks] or [np.zeros(0, np.int64)])
+    matrices = [b for b, _ in blocks]
+    blocks.clear()
+    counts = _by_term(matrices, rows=len(texts), columns=len(vocab.terms))
     return TermCounts(terms=list(vocab.terms), counts=counts, lengths=lengths)
+
+
+def _by_term(blocks: list[sparse.csr_matrix], *, rows: int, columns: int) -> sparse.csc_matrix:
+    """The blocks' rows end to end, in compressed columns (term by term, what an index reads).
+
+    Every posting is placed once in arrays sized from a first count per term, and each block is
+    freed as it is placed, so the postings exist about once (not as CSR and CSC side by side).
+    """
+    per_term = np.zeros(columns, dtype=np.int64)
+    for block in blocks:
+        per_term[: block.shape[1]] += np.bincount(block.indices, minlength=block.shape[1])
+    starts = np.concatenate(([0], np.cumsum(per_term)))
+    dtype = np.result_type(*(b.data.dtype for b in blocks)) if blocks else np.dtype(COUNT_DTYPE)
+    row_ids = np.empty(int(starts[-1]), dtype=np.int32)
+    counts = np.empty(int(starts[-1]), dtype=dtype)
+    cursor = starts[:-1].copy()
+    first_row = 0
+    while blocks:
+        block = blocks.pop(0).tocsc()
+        block.sort_indices()
+        placed = np.diff(block.indptr)
+        width = len(placed)
+        where = np.repeat(cursor[:width] - block.indptr[:-1], placed) + np.arange(block.nnz)
+        row_ids[where] = block.indices + first_row
+        counts[where] = block.data
+        cursor[:width] += placed
+        first_row += block.shape[0]
+        del block, where
+        if len(blocks) % TRIM_EVERY_BLOCKS == 0:
+            release_free_memory()
+    return sparse.csc_matrix((counts, row_ids, starts), shape=(rows, columns))
 
 
 def _plain(texts: Sequence[str]) -> TermCounts:
