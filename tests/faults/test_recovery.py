@@ -227,7 +227,7 @@ async def test_cancelling_mid_ingest_stops_the_activity_and_ends_canceled_with_t
     assert elapsed < 40, f"cancelling took {elapsed:.0f} s"
     assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
     events = [e.event_type for e in (await handle.fetch_history()).events]
-    assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED in events, "the running step acknowledged the cancel"
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED in events, [EventType.Name(e) for e in events]
     report = await run.report(timeout=30)
     assert report["status"] == "canceled", report
     store = S3BlobStore(
