@@ -2,14 +2,12 @@
 """Benchmark the RAG path; prints one JSON object on stdout (progress on stderr).
 
     uv run python benchmarks/rag_bench.py --only retrieval   # 20,000-chunk document: warm vs rebuild
-    uv run python benchmarks/rag_bench.py --only large       # 100 MiB document end to end, peak memory
     uv run python benchmarks/rag_bench.py --only history     # history bytes per mode across sizes
 
 retrieval: per-question latency from a warm index (the activity a warm worker runs) against
 rebuilding the index for every question, measured in this one run; plus the per-question
 latency of ConversationWorkflow updates through a real dev server and worker.
-large: a worker in its own process (worker.py), a 100 MiB document answered with claim check
-on; wall time and the worker's peak resident memory (VmHWM).
+Large documents (100 MiB to 1 GiB, by reference) have their own bench: large_document_bench.py.
 history: AiRagWorkflow per mode (off, codec, extstore) across document sizes; the server's
 history_size_bytes, or the server's error where a mode fails.
 """
@@ -19,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -29,15 +25,12 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.client import WorkflowHandle
 from temporalio.common import RawValue
 from temporalio.converter import DataConverter
 from temporalio.testing import ActivityEnvironment
 from tqdm import tqdm
 
-from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.claimcheck.settings import MODES, ClaimCheckSettings
-from rag_claimcheck.data.corpus import generate_corpus
 from rag_claimcheck.data.samples import sample_qa
 from rag_claimcheck.notebook.experiments import ask, document_of
 from rag_claimcheck.observe.logs import forward_core_logs
@@ -46,9 +39,7 @@ from rag_claimcheck.rag.answer import ExtractiveAnswerer
 from rag_claimcheck.rag.ingest import ingest
 from rag_claimcheck.rag.models import ConversationInput, RetrievalQuery, SourceDocument
 from rag_claimcheck.rag.retrieval import IndexCache
-from rag_claimcheck.rag.starter import ask_question
 from rag_claimcheck.rag.workflows import ConversationWorkflow
-from rag_claimcheck.servers.temporal import DevServer
 from rag_claimcheck.stack.embedded import EmbeddedStack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,117 +157,6 @@ async def offline_stack(blobs: Path) -> EmbeddedStack:
     )
 
 
-def peak_rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-async def bench_large(size_mib: int) -> dict[str, object]:
-    forward_core_logs()
-    server = await DevServer.start()
-    blobs = tempfile.mkdtemp(prefix="rag-bench-blobs-")
-    env = {**os.environ, "CLAIM_CHECK_FILE_ROOT": blobs, "CLAIM_CHECK_MODE": "codec"}
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "worker.py",
-        "--address",
-        server.address,
-        "--task-queue",
-        "bench-large",
-        cwd=ROOT,
-        env=env,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert worker.stderr is not None
-        log((await worker.stderr.readline()).decode().strip())
-        drain = asyncio.create_task(worker.stderr.read())  # a full pipe would block the worker
-        log(f"large: generating a {size_mib} MiB non-repeating corpus")
-        corpus = generate_corpus(size_mib * MIB, questions=1)
-        [question] = corpus.questions
-        doc = SourceDocument(filename=f"corpus-{size_mib}mib.md", mime_type="text/markdown", text=corpus.text)
-        del corpus
-        client = await server.connect(
-            plugins=[ClaimCheckPlugin(settings=ClaimCheckSettings(file_root=Path(blobs)))]
-        )
-        worker_idle = current_rss_bytes(worker.pid)
-        log(f"large: asking about a {size_mib} MiB document")
-        started = time.perf_counter()
-        report = await ask_question(
-            client,
-            document=doc,
-            question=question.question,
-            task_queue="bench-large",
-            claim_check="codec",
-            execution_timeout=timedelta(minutes=30),
-        )
-        wall = time.perf_counter() - started
-        worker_peak = peak_rss_bytes(worker.pid)
-        steps = await step_seconds(client.get_workflow_handle(report.workflow_id))
-        drain.cancel()
-    finally:
-        worker.terminate()
-        await worker.wait()
-        await server.stop()
-        shutil.rmtree(blobs, ignore_errors=True)
-    return {
-        "document_mib": size_mib,
-        "status": report.status,
-        "error": report.error,
-        "document": "rag_claimcheck.corpus (non-repeating)",
-        "wall_s": round(wall, 1),
-        "steps_s": steps,
-        "worker_idle_rss_mib": round(worker_idle / MIB, 1),
-        "worker_peak_rss_mib": round(worker_peak / MIB, 1),
-        "starter_peak_rss_mib": round(peak_rss_bytes(os.getpid()) / MIB, 1),
-        "history_size_bytes": report.history_size_bytes,
-        "chunks": report.chunk_count,
-        "answer_found": bool(report.answer and question.answer_contains in report.answer),
-    }
-
-
-async def step_seconds(handle: WorkflowHandle) -> dict[str, float]:
-    """Seconds per step from the server's event times: workflow tasks (their sum and the
-    longest; timed-out and failed ones counted), and each activity's run.
-
-    ``to_first_event`` is the starter's own work before the server recorded the start (encoding
-    and storing the document).
-    """
-    events = (await handle.fetch_history()).events
-    at = {e.event_id: e.event_time.ToDatetime() for e in events}
-    steps: dict[str, float] = {}
-    names: dict[int, str] = {}
-    for e in events:
-        if e.HasField("activity_task_scheduled_event_attributes"):
-            names[e.event_id] = e.activity_task_scheduled_event_attributes.activity_type.name
-        elif e.HasField("activity_task_completed_event_attributes"):
-            done = e.activity_task_completed_event_attributes
-            name = names[done.scheduled_event_id]
-            steps[name] = round((at[e.event_id] - at[done.started_event_id]).total_seconds(), 2)
-        elif e.HasField("workflow_task_completed_event_attributes"):
-            task = e.workflow_task_completed_event_attributes
-            took = (at[e.event_id] - at[task.started_event_id]).total_seconds()
-            steps["workflow_tasks"] = round(steps.get("workflow_tasks", 0.0) + took, 2)
-            steps["longest_workflow_task"] = max(steps.get("longest_workflow_task", 0.0), round(took, 2))
-        elif e.HasField("workflow_task_timed_out_event_attributes"):
-            steps["workflow_tasks_timed_out"] = steps.get("workflow_tasks_timed_out", 0) + 1
-        elif e.HasField("workflow_task_failed_event_attributes"):
-            steps["workflow_tasks_failed"] = steps.get("workflow_tasks_failed", 0) + 1
-    steps["first_to_last_event"] = round(
-        (at[events[-1].event_id] - at[events[0].event_id]).total_seconds(), 2
-    )
-    return steps
-
-
-def current_rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 async def bench_history(sizes_kib: list[int]) -> dict[str, object]:
     rows = []
     with tempfile.TemporaryDirectory() as blobs:
@@ -299,22 +179,15 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         out["retrieval"] = await bench_retrieval(args.rounds)
     if args.only in (None, "history"):
         out["history"] = await bench_history(args.sizes_kib)
-    if args.only in (None, "large"):
-        out["large"] = await bench_large(args.large_mib)
     return out
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description="Benchmark retrieval, a large document, and history sizes (JSON on stdout)."
-    )
-    parser.add_argument(
-        "--only", choices=("retrieval", "large", "history"), help="run one part (default: all)"
-    )
+    parser = argparse.ArgumentParser(description="Benchmark retrieval and history sizes (JSON on stdout).")
+    parser.add_argument("--only", choices=("retrieval", "history"), help="run one part (default: all)")
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds over the 30 sample questions (retrieval)"
     )
-    parser.add_argument("--large-mib", type=int, default=100, help="document size for the large run (MiB)")
     parser.add_argument(
         "--sizes-kib",
         type=int,
@@ -323,6 +196,6 @@ if __name__ == "__main__":
         help="document sizes (KiB) for the history table",
     )
     args = parser.parse_args()
-    if args.rounds < 1 or args.large_mib < 1 or min(args.sizes_kib) < 1:
-        parser.error("--rounds, --large-mib and --sizes-kib must be positive")
+    if args.rounds < 1 or min(args.sizes_kib) < 1:
+        parser.error("--rounds and --sizes-kib must be positive")
     print(json.dumps(asyncio.run(main(args)), indent=2))
