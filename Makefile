@@ -59,8 +59,8 @@ test-browser: setup tools browser ## Only the real-browser tests (JupyterLab and
 test-fast: setup ## Unit tests only (no servers)
 	@$(UV) run pytest -m "not integration" -p no:nbval tests
 
-lint: setup ## ruff and mypy
-	@$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy rag_claimcheck
+lint: setup ## ruff, mypy and the import layers (lint-imports)
+	@$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy rag_claimcheck && $(UV) run lint-imports
 
 bench: setup tools ## Run the benchmarks (JSON on stdout; see docs/benchmarks.md)
 	@$(UV) run python benchmarks/codec_bench.py
