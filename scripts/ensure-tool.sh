@@ -32,7 +32,7 @@ tools: '$name' is not on PATH and Go is not installed, so it cannot be built.
   - Install Go >= 1.25 and run 'make tools' again, or
   - Temporal CLI: 'brew install temporal' or 'curl -sSf https://temporal.download/cli.sh | sh'
   - MinIO: its release binaries, or 'brew install minio/stable/minio'
-  - or use Docker: 'docker compose up' runs the whole kit (see README).
+  - or use Docker: 'docker compose up' runs the whole kit (see docs/production.md).
 MSG
   exit 1
 fi

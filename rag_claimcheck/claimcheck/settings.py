@@ -41,7 +41,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class ClaimCheckSettings:
-    """Everything that decides where large payloads go. See the README's configuration table."""
+    """Everything that decides where large payloads go. See docs/configuration.md."""
 
     mode: Mode = "codec"
     store: StoreKind = "file"

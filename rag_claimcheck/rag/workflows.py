@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 SNIPPET_CHARS = 240
-# How the timeouts fit together (README "Faults and recovery"):
+# How the timeouts fit together (docs/faults.md):
 # * a crashed worker is noticed within HEARTBEAT_TIMEOUT (10 s) of its last heartbeat, and the
 #   step is retried on another worker after at most RETRY's first interval;
 # * a store outage fails attempts with ClaimCheckStoreUnavailable; RETRY has no attempt limit and

@@ -1,6 +1,6 @@
 """Connecting the Temporal CLI's way, on the real dev server: profiles, flags over profiles, TLS via a proxy.
 
-The README's "Taking it to production" section is followed literally where it can be: the profile
+docs/production.md ("Taking it to production") is followed literally where it can be: the profile
 file below is its example with local addresses, and TLS goes through a TLS-terminating proxy with a
 certificate made by the test.
 """
@@ -204,7 +204,7 @@ class TestTls:
     async def test_a_claim_checked_workflow_through_a_tls_proxy(
         self, dev_server: DevServer, tls_proxy: TlsProxy, pki: Pki, tmp_path: Path
     ) -> None:
-        # the worker by flags, the starter by a profile with a [tls] table: both as in the README
+        # the worker by flags, the starter by a profile with a [tls] table: both as in docs/production.md
         toml = write_profiles(
             tmp_path / "temporal.toml",
             tls={"address": tls_proxy.address, "tls": {"server_ca_cert_path": str(pki.ca_cert)}},

@@ -117,7 +117,7 @@ async def test_the_server_reports_what_the_references_kept_out(
     assert report.status == "completed", report.error
     info = description.raw_info
     assert info.external_payload_size_bytes >= len(document.text.encode())
-    # The README's "What the server counts": 5 payloads and 3.1 MiB for a 1 MiB document.
+    # docs/server-accounting.md ("What the server counts"): 5 payloads and 3.1 MiB for a 1 MiB document.
     assert info.external_payload_count == 5
     assert human_bytes(info.external_payload_size_bytes) == "3.1 MiB"
     # The server and the kit's history walk count the same marks.
