@@ -107,6 +107,25 @@ async def test_a_worker_killed_mid_ingest_is_replaced_and_the_question_completes
 
 
 @pytest.mark.timeout(300)
+async def test_a_worker_killed_mid_ingest_of_a_256_mib_stored_document_is_replaced_and_it_completes(
+    run: Drill, long_doc: Path
+) -> None:
+    await run.start_worker().wait_ready()
+    handle = await run.start_question(long_doc)
+    await wait_for_running_activity(handle, "ingest_document", timeout=120)
+    run.workers[0].kill()
+    run.start_worker()
+    report = await run.report(timeout=240)
+    assert report["status"] == "completed", report
+    assert report["document_bytes"] == CANCEL_DOCUMENT_BYTES
+    assert str(report["document_key"]).startswith(
+        workflow_prefix(namespace="default", workflow_id=run.workflow_id)
+    )
+    assert int(report["history_size_bytes"]) < 16 * 1024, report  # type: ignore[call-overload]  # JSON int
+    assert await started_attempts(handle, "ingest_document") >= 2, "ingest ran again on the fresh worker"
+
+
+@pytest.mark.timeout(300)
 async def test_a_60_s_store_outage_mid_ingest_delays_the_question_and_it_completes(
     run: Drill, own_minio: MinioServer, big_doc: Path
 ) -> None:

@@ -187,3 +187,33 @@ async def test_worker_and_starter_in_two_processes(dev_server: DevServer, tmp_pa
     finally:
         worker.terminate()
         await worker.wait()
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_a_document_over_the_document_limit_is_uploaded_with_progress_and_its_key_named(
+    five_mib_doc: Path, tmp_path: Path, as_json: bool
+) -> None:
+    # The limit is lowered to 1 MiB so the 5 MiB document goes by reference, as a 9 MiB one would.
+    result = run(
+        "start_workflow.py",
+        "--embedded",
+        "--doc",
+        str(five_mib_doc),
+        "--document-inline-max-bytes",
+        str(MIB),
+        *(["--json"] if as_json else []),
+        env={"CLAIM_CHECK_FILE_ROOT": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    key_line = f"{five_mib_doc.name} (5.0 MiB) is in"
+    if as_json:
+        report = json.loads(result.stdout)  # exactly one JSON object, and no bar on stderr
+        assert report["status"] == "completed" and report["document_bytes"] == 5 * MIB
+        assert (tmp_path / report["document_key"]).stat().st_size == 5 * MIB
+        assert f"upload {five_mib_doc.name}" not in result.stderr and key_line not in result.stderr
+    else:
+        # tqdm draws its bars on stderr (and clears them when done: leave=False)
+        assert f"check {five_mib_doc.name}:" in result.stderr, result.stderr[-2000:]
+        assert f"upload {five_mib_doc.name}:" in result.stderr, result.stderr[-2000:]
+        assert key_line in result.stderr + result.stdout
+        assert "the workflow gets this reference instead of the text" in result.stderr + result.stdout
