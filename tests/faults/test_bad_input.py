@@ -10,6 +10,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from rag_claimcheck.data.samples import DEFAULT_QUESTION, SAMPLE_DOCUMENT
+from rag_claimcheck.rag.documents import MAX_DOCUMENT_BYTES
 from rag_claimcheck.rag.errors import MAX_QUESTION_CHARS
 from rag_claimcheck.rag.ingest import load_document
 from rag_claimcheck.rag.models import RagRequest
@@ -49,6 +50,18 @@ def test_with_json_a_too_long_question_is_one_json_object(long_question_file: Pa
     assert report["status"] == "failed"
     assert report["error"]["type"] == "QuestionTooLong"
     assert f"the limit is {MAX_QUESTION_CHARS:,}" in report["error"]["message"]
+
+
+def test_a_document_over_4_gib_is_refused_in_one_line_before_it_is_read(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.md"
+    with huge.open("wb") as fh:
+        fh.truncate(MAX_DOCUMENT_BYTES + 1)  # sparse: a read would take minutes, a refusal takes none
+    result = run("start_workflow.py", "--embedded", "--doc", str(huge))
+    assert result.returncode == 2
+    assert one_line(result.stderr) == (
+        "start_workflow.py: DocumentTooLarge: huge.md is 4,096.0 MiB; the limit is 4,096 MiB "
+        "(split it into several documents)"
+    )
 
 
 def test_a_question_file_is_read_whole(tmp_path: Path) -> None:
