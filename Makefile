@@ -12,7 +12,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup tools browser dev-server demo test test-browser test-fast lint bench strip-notebooks clean-tools
+.PHONY: help setup tools temporal-cli browser dev-server demo test test-browser test-fast lint bench strip-notebooks clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -21,13 +21,17 @@ setup: ## Install Python dependencies from uv.lock into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
 
-tools: ## Find (PATH, then .tools/bin) or build the temporal, temporal-devserver and minio servers
+tools: ## Find (PATH, then .tools/bin) or build all three servers: temporal, minio and temporal-devserver
 	@mkdir -p $(TOOLS_BIN)
 	@# All at once: a cold build of each takes minutes, and go splits the cores between them.
-	@bash scripts/ensure-tool.sh temporal github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION) "$(TOOLS_BIN)" $(TEMPORAL_CLI_VERSION_VAR) & t=$$!; \
+	@$(MAKE) --no-print-directory temporal-cli & t=$$!; \
 	 bash scripts/ensure-tool.sh minio github.com/minio/minio@$(MINIO_VERSION) "$(TOOLS_BIN)" & m=$$!; \
 	 bash scripts/ensure-devserver.sh "$(TOOLS_BIN)" & d=$$!; \
 	 wait $$t; tr=$$?; wait $$m; mr=$$?; wait $$d; dr=$$?; exit $$(( tr || mr || dr ))
+
+temporal-cli: ## Find or build only the Temporal CLI (v1.5.1): all that make demo and make dev-server need
+	@mkdir -p $(TOOLS_BIN)
+	@bash scripts/ensure-tool.sh temporal github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION) "$(TOOLS_BIN)" $(TEMPORAL_CLI_VERSION_VAR)
 
 browser: ## Find Chromium for the browser tests, or install Debian's package (as root)
 	@command -v chromium >/dev/null 2>&1 || [ -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ] || { \
@@ -42,10 +46,10 @@ TEMPORAL = $(shell command -v temporal 2>/dev/null || echo $(TOOLS_BIN)/temporal
 
 DEVSERVER = $(shell command -v temporal-devserver 2>/dev/null || echo $(TOOLS_BIN)/temporal-devserver)
 
-dev-server: tools ## A dev server on localhost:7233, Web UI :8233 (CODEC_ENDPOINT=url; SERVER=1.32: counts external payloads)
+dev-server: $(if $(filter 1.32,$(SERVER)),tools,temporal-cli) ## A dev server on localhost:7233, Web UI :8233 (CODEC_ENDPOINT=url; SERVER=1.32: counts external payloads)
 	@$(if $(filter 1.32,$(SERVER)),$(DEVSERVER) server start-dev --dynamic-config-value history.externalPayloadsEnabled=true,$(TEMPORAL) server start-dev) $(if $(CODEC_ENDPOINT),--ui-codec-endpoint $(CODEC_ENDPOINT))
 
-demo: setup tools ## Answer a question on the embedded stack and compare history sizes per mode
+demo: setup temporal-cli ## Answer a question on the embedded stack and compare history sizes per mode
 	@$(UV) run python start_workflow.py --embedded --compare
 
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=300

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import sparse
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 from rag_claimcheck.rag.memory import release_free_memory
 from rag_claimcheck.rag.tokenize import STOPWORDS, stem_words, tokenize_texts, words
@@ -76,6 +78,8 @@ class _Vocabulary:
 
     def keyed(self, keys: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """Term ids of distinct keys (their words' bytes in ``low``/``high``); new ones are added."""
+        import pandas as pd  # imported when an index is built, not by every command that imports workflows
+
         known = pd.Index(self.keys).get_indexer(keys) if len(self.keys) else np.full(len(keys), -1)
         old = known >= 0
         if not (
@@ -117,6 +121,9 @@ def _key_of(word: str) -> tuple[int, int]:
 
 def _batch(texts: Sequence[str], vocab: _Vocabulary) -> tuple[sparse.csr_matrix, np.ndarray]:
     """The term counts of one batch of texts (rows in order), and each text's length in terms."""
+    import pandas as pd
+    from scipy import sparse
+
     rows: list[np.ndarray] = []
     low: list[np.ndarray] = []
     high: list[np.ndarray] = []
@@ -238,6 +245,8 @@ def _by_term(blocks: list[sparse.csr_matrix], *, rows: int, columns: int) -> spa
     Every posting is placed once in arrays sized from a first count per term, and each block is
     freed as it is placed, so the postings exist about once (not as CSR and CSC side by side).
     """
+    from scipy import sparse
+
     per_term = np.zeros(columns, dtype=np.int64)
     for block in blocks:
         per_term[: block.shape[1]] += np.bincount(block.indices, minlength=block.shape[1])
@@ -264,6 +273,8 @@ def _by_term(blocks: list[sparse.csr_matrix], *, rows: int, columns: int) -> spa
 
 
 def _plain(texts: Sequence[str]) -> TermCounts:
+    from scipy import sparse
+
     tokens = tokenize_texts(texts)
     counts = sparse.csr_matrix(
         (np.ones(len(tokens.term_ids), dtype=np.int32), tokens.term_ids, tokens.offsets),
