@@ -53,9 +53,13 @@ demo: setup temporal-cli ## Answer a question on the embedded stack and compare 
 	@$(UV) run python start_workflow.py --embedded --compare
 
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=300
+# Test files run side by side in TEST_WORKERS processes (pytest-xdist; a file stays in one process, so a
+# notebook's cells run in order on one kernel). Most tests wait on servers, so more processes than cores pay.
+TEST_WORKERS ?= 3
+PARALLEL := $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 test: setup tools browser ## Run every test against the real dev server and MinIO, notebooks and browser included
-	@$(UV) run pytest $(NBVAL) $(PYTEST_ARGS) tests notebooks
+	@$(UV) run pytest $(NBVAL) $(PARALLEL) -p tests.suite_times $(PYTEST_ARGS) tests notebooks
 
 test-browser: setup tools browser ## Only the real-browser tests (JupyterLab and the Web UI in Chromium)
 	@$(UV) run pytest -p no:nbval $(PYTEST_ARGS) tests/browser

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -19,6 +20,20 @@ from rag_claimcheck.servers.tools import MissingBinaryError
 from rag_claimcheck.storage.s3 import S3BlobStore
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Longest first, so that under pytest-xdist (make test runs files side by side) the long files start at
+# once and the short ones fill the gaps, instead of a long one starting last.
+_ORDER = ("tests/browser", "notebooks", "tests/faults", "tests/integration", "tests/unit")
+
+
+def _rank(item: pytest.Item) -> int:
+    path = Path(str(item.fspath)).resolve().relative_to(Path(__file__).resolve().parents[1]).as_posix()
+    return next((i for i, top in enumerate(_ORDER) if path.startswith(top + "/")), len(_ORDER))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the run longest suite first; files and their tests keep their order within a suite."""
+    items.sort(key=_rank)
 
 
 def missing_server(error: MissingBinaryError) -> None:
