@@ -47,7 +47,10 @@ RETRY = RetryPolicy(
 )
 STEP_DEADLINE = timedelta(minutes=30)
 """Schedule-to-close of every step: the longest store outage (or LLM outage) a step rides out."""
-INGEST_TIMEOUT = timedelta(minutes=5)
+INGEST_TIMEOUT = STEP_DEADLINE
+"""Ingest heartbeats, so a crashed worker is noticed in HEARTBEAT_TIMEOUT; start-to-close only bounds
+an attempt that hangs while heartbeating. It was 5 minutes, and a 1 GiB document on MinIO beside
+two CPU burners needed longer: the working attempt was cut at 300 s and ingest started again."""
 RETRIEVE_TIMEOUT = timedelta(minutes=2)
 ANSWER_TIMEOUT = timedelta(minutes=2)
 WAIT_FOR_CANCEL = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
