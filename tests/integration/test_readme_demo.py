@@ -31,7 +31,7 @@ def test_make_demo_prints_the_table_the_readme_shows(tmp_path: Path) -> None:
     assert set(readme) == {"codec", "extstore", "off"}, "the README's demo table has one row per mode"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIM_CHECK_", "TEMPORAL_", "OPENAI_"))}
     env["CLAIM_CHECK_FILE_ROOT"] = str(tmp_path / "blobs")
-    # `make demo` is `make setup tools` followed by exactly this command.
+    # `make demo` is `make setup temporal-cli` followed by exactly this command.
     result = subprocess.run(
         [sys.executable, "start_workflow.py", "--embedded", "--compare"],
         cwd=ROOT,
