@@ -47,11 +47,14 @@ RETRY = RetryPolicy(
 )
 STEP_DEADLINE = timedelta(minutes=30)
 """Schedule-to-close of every step: the longest store outage (or LLM outage) a step rides out."""
-INGEST_TIMEOUT = STEP_DEADLINE
-"""Ingest heartbeats, so a crashed worker is noticed in HEARTBEAT_TIMEOUT; start-to-close only bounds
-an attempt that hangs while heartbeating. It was 5 minutes, and a 1 GiB document on MinIO beside
-two CPU burners needed longer: the working attempt was cut at 300 s and ingest started again."""
+INDEXING_TIMEOUT = STEP_DEADLINE
+"""Start-to-close of the steps that may build a document's BM25 index: ingest, and retrieval on a
+worker without the index. Both heartbeat, so a crashed worker is noticed within HEARTBEAT_TIMEOUT;
+start-to-close only bounds an attempt that hangs while heartbeating. It was 5 min (ingest) and
+2 min (retrieval); a 1 GiB document on MinIO beside two CPU burners took over 5 min to index, so
+the working attempt was cut and started again."""
 RETRIEVE_TIMEOUT = timedelta(minutes=2)
+"""Start-to-close of an index-cache lookup (``retrieve_from_cache``): no index is built there."""
 ANSWER_TIMEOUT = timedelta(minutes=2)
 WAIT_FOR_CANCEL = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
 """For the steps that heartbeat: a cancelled workflow ends only once the running step has
@@ -93,7 +96,7 @@ class AiRagWorkflow:
             "ingest_document",
             document,
             result_type=RawValue,
-            start_to_close_timeout=INGEST_TIMEOUT,
+            start_to_close_timeout=INDEXING_TIMEOUT,
             schedule_to_close_timeout=STEP_DEADLINE,
             retry_policy=RETRY,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
@@ -103,7 +106,7 @@ class AiRagWorkflow:
         retrieval = await workflow.execute_activity_method(
             RagActivities.retrieve_passages,
             args=[document, ingested, RetrievalQuery(question=question, top_k=top_k)],
-            start_to_close_timeout=RETRIEVE_TIMEOUT,
+            start_to_close_timeout=INDEXING_TIMEOUT,
             schedule_to_close_timeout=STEP_DEADLINE,
             retry_policy=RETRY,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
@@ -175,7 +178,7 @@ class ConversationWorkflow:
                 "ingest_document",
                 document,
                 result_type=RawValue,
-                start_to_close_timeout=INGEST_TIMEOUT,
+                start_to_close_timeout=INDEXING_TIMEOUT,
                 schedule_to_close_timeout=STEP_DEADLINE,
                 retry_policy=RETRY,
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,
@@ -230,7 +233,7 @@ class ConversationWorkflow:
                 retrieval = await workflow.execute_activity_method(
                     RagActivities.retrieve_passages,
                     args=[self._document, self._ingested_raw, query],
-                    start_to_close_timeout=RETRIEVE_TIMEOUT,
+                    start_to_close_timeout=INDEXING_TIMEOUT,
                     schedule_to_close_timeout=STEP_DEADLINE,
                     retry_policy=RETRY,
                     heartbeat_timeout=HEARTBEAT_TIMEOUT,
