@@ -23,7 +23,7 @@ from tqdm import tqdm
 from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
 from rag_claimcheck.claimcheck.stores import open_store
 from rag_claimcheck.commands.options import add_server_and_store_args, settings_or_exit, target_or_exit
-from rag_claimcheck.lifecycle.bundle import BundleError, Manifest, export_bundle, replay_bundle
+from rag_claimcheck.lifecycle.bundle import BundleError, Manifest, export_bundle, replay_bundle, require_empty
 from rag_claimcheck.stack.connect import ConnectError, connect
 from rag_claimcheck.storage.base import StoreUnavailableError
 
@@ -90,6 +90,8 @@ async def replay(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        if args.command == "export":
+            require_empty(args.out)  # before connecting: a refusal needs no server, store or runtime
         return asyncio.run(export(args) if args.command == "export" else replay(args))
     except BundleError as e:
         print(f"bundle: {e}", file=sys.stderr)

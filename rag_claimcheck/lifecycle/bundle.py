@@ -119,7 +119,7 @@ async def export_bundle(
     Raises:
         BundleError: ``out`` is not empty, or a referenced blob is already gone from the store.
     """
-    _require_empty(out)
+    require_empty(out)
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     history = await handle.fetch_history()
     desc = await handle.describe()
@@ -176,7 +176,8 @@ async def export_bundle(
     return manifest
 
 
-def _require_empty(out: Path) -> None:
+def require_empty(out: Path) -> None:
+    """Raise :class:`BundleError` unless ``out`` is missing or an empty directory (an export never overwrites)."""
     if out.exists() and any(out.iterdir()):
         raise BundleError(f"{out} is not empty; export into a new directory")
 
