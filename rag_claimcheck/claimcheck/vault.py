@@ -257,14 +257,16 @@ class PayloadVault:
         )
         started = time.perf_counter()
         try:
-            if await self.store.exists(key=key):
-                stored_now = False
-            elif path is not None:
-                await self.store.put_file(key=key, path=path, sha256_hex=sha256_hex, progress=progress)
-                stored_now = True
+            # Conditional writes, not "exists, then put": two workers storing the same bytes at once
+            # (an activity retried elsewhere while the first resumes) must not both count a put.
+            if path is not None:
+                stored_now = await self.store.put_file_if_absent(
+                    key=key, path=path, sha256_hex=sha256_hex, progress=progress
+                )
             else:
-                await self.store.put(key=key, data=bytes(data or b""), sha256_hex=sha256_hex)
-                stored_now = True
+                stored_now = await self.store.put_if_absent(
+                    key=key, data=bytes(data or b""), sha256_hex=sha256_hex
+                )
         except BlobStoreError as e:
             raise self._named("put", key, workflow_id, started, e) from _cause(e)
         self._count_put(stored_now, size, started)

@@ -113,8 +113,10 @@ class BlobStore(ABC):
     async def put_if_absent(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> bool:
         """Store ``data`` under ``key`` unless a blob is there already; True if it stored.
 
-        For content-addressed keys (same key, same bytes). The default asks :meth:`exists`
-        first; a backend with conditional writes can do both in one request.
+        For content-addressed keys (same key, same bytes). Of writers racing on one key, exactly
+        one is told True, so counts of stored blobs add up to the blobs in the store. The default
+        asks :meth:`exists`, then puts: two writers can both pass the check, so the backends here
+        override it with a write that refuses to replace a blob.
         """
         if await self.exists(key=key):
             return False
@@ -132,6 +134,23 @@ class BlobStore(ABC):
         await self.put(key=key, data=data, sha256_hex=sha256_hex)
         if progress is not None:
             progress(len(data))
+
+    async def put_file_if_absent(
+        self, *, key: str, path: Path, sha256_hex: str | None = None, progress: Progress | None = None
+    ) -> bool:
+        """Store the file at ``path`` under ``key`` unless a blob is there already; True if it stored.
+
+        :meth:`put_file` as :meth:`put_if_absent` is to :meth:`put`, with the same guarantee. The
+        default asks :meth:`exists` (a stored file is not read again), then reads the file whole
+        and calls :meth:`put_if_absent`; ``progress`` hears of the bytes only if they were stored.
+        """
+        if await self.exists(key=key):
+            return False
+        data = await asyncio.to_thread(path.read_bytes)
+        stored = await self.put_if_absent(key=key, data=data, sha256_hex=sha256_hex)
+        if stored and progress is not None:
+            progress(len(data))
+        return stored
 
     @abstractmethod
     async def get(self, *, key: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -22,11 +23,15 @@ from rag_claimcheck.storage.base import (
     validate_prefix,
 )
 
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP})
+"""What ``link()`` fails with on a filesystem that has no hard links (FAT, some network shares)."""
+
 
 class FileBlobStore(BlobStore):
     """Stores each blob as a file under ``root``; keys map to relative paths.
 
-    Writes are atomic (temporary file, then rename), so a reader never sees half a blob.
+    Writes are atomic (temporary file, then rename, or a hard link where a blob must not be
+    replaced), so a reader never sees half a blob.
     No key can resolve outside ``root``: keys are validated and the resolved path is checked.
     """
 
@@ -46,21 +51,27 @@ class FileBlobStore(BlobStore):
             raise InvalidKeyError(f"blob key resolves outside the store root [key={key!r}, root={self.root}]")
         return path
 
-    def _write_atomically(self, path: Path, write: Callable[[BinaryIO], object]) -> None:
+    def _write_atomically(self, path: Path, write: Callable[[BinaryIO], object], *, replace: bool) -> bool:
+        """Write a temporary file, then move it to ``path``; False if ``replace`` is off and a blob is there."""
+        if not replace and path.is_file():
+            return False  # not copied just to be refused
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
-            os.replace(tmp, path)
+            if replace:
+                os.replace(tmp, path)
+                return True
+            return _link_unless_present(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def _put_sync(self, path: Path, data: bytes) -> None:
-        self._write_atomically(path, lambda fh: fh.write(data))
+    def _put_sync(self, path: Path, data: bytes, replace: bool) -> bool:
+        return self._write_atomically(path, lambda fh: fh.write(data), replace=replace)
 
-    def _copy_sync(self, source: Path, path: Path, progress: Progress | None) -> None:
+    def _copy_sync(self, source: Path, path: Path, progress: Progress | None, replace: bool) -> bool:
         def copy(fh: BinaryIO) -> None:
             with source.open("rb") as src:
                 while piece := src.read(STREAM_CHUNK_BYTES):
@@ -68,21 +79,37 @@ class FileBlobStore(BlobStore):
                     if progress is not None:
                         progress(len(piece))
 
-        self._write_atomically(path, copy)
+        return self._write_atomically(path, copy, replace=replace)
 
     async def put(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> None:
+        await self._put(key, data, replace=True)
+
+    async def put_if_absent(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> bool:
+        """Write a temporary file and hard-link it into place, which fails if a blob is there."""
+        return await self._put(key, data, replace=False)
+
+    async def _put(self, key: str, data: bytes, *, replace: bool) -> bool:
         path = self._path(key)
         try:
-            await asyncio.to_thread(self._put_sync, path, bytes(data))
+            return await asyncio.to_thread(self._put_sync, path, bytes(data), replace)
         except OSError as e:
             raise StoreUnavailableError(f"cannot write blob [store={self.name}, key={key}]: {e}") from e
 
     async def put_file(
         self, *, key: str, path: Path, sha256_hex: str | None = None, progress: Progress | None = None
     ) -> None:
+        await self._put_file(key, path, progress, replace=True)
+
+    async def put_file_if_absent(
+        self, *, key: str, path: Path, sha256_hex: str | None = None, progress: Progress | None = None
+    ) -> bool:
+        """Copy the file to a temporary one and hard-link that into place, as :meth:`put_if_absent`."""
+        return await self._put_file(key, path, progress, replace=False)
+
+    async def _put_file(self, key: str, path: Path, progress: Progress | None, *, replace: bool) -> bool:
         target = self._path(key)
         try:
-            await asyncio.to_thread(self._copy_sync, Path(path), target, progress)
+            return await asyncio.to_thread(self._copy_sync, Path(path), target, progress, replace)
         except OSError as e:
             raise StoreUnavailableError(f"cannot write blob [store={self.name}, key={key}]: {e}") from e
 
@@ -139,3 +166,30 @@ class FileBlobStore(BlobStore):
     async def list(self, *, prefix: str) -> list[BlobInfo]:
         validate_prefix(prefix)
         return await asyncio.to_thread(self._list_sync, prefix)
+
+
+def _link_unless_present(tmp: str, path: Path) -> bool:
+    """Move the file ``tmp`` to ``path`` unless a blob is there; True if it moved.
+
+    A hard link, unlike a rename, never replaces its target, so of writers racing on one path
+    (threads or processes) exactly one places its file. On an error ``tmp`` is left to the caller.
+    """
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        if not path.is_file():
+            raise  # a directory under the key: not a blob, so not "already stored"
+        os.unlink(tmp)
+        return False
+    except OSError as e:
+        if e.errno not in _NO_HARD_LINKS:
+            raise
+        # No hard links on this filesystem: check, then rename. Racing writers may then both
+        # store and both say so; the bytes are the same either way.
+        if path.is_file():
+            os.unlink(tmp)
+            return False
+        os.replace(tmp, path)
+        return True
+    os.unlink(tmp)
+    return True

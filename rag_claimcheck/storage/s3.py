@@ -13,7 +13,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,14 +187,55 @@ class S3BlobStore(BlobStore):
         )
 
     async def put_if_absent(self, *, key: str, data: bytes, sha256_hex: str | None = None) -> bool:
-        """One conditional PUT (``If-None-Match: *``) for blobs up to 8 MiB; HEAD first for larger.
+        """A conditional PUT (``If-None-Match: *``); a blob over 8 MiB is HEADed first.
 
-        A refused PUT (412) means the blob is there. A large blob is not sent just to be refused.
+        A refused PUT (412) means the blob is there: the server checks when it commits the
+        upload, so of writers racing past the HEAD exactly one stores. The HEAD only saves
+        sending a large blob that is there already.
         """
-        if len(data) > CONDITIONAL_PUT_MAX_BYTES:
-            return await super().put_if_absent(key=key, data=data, sha256_hex=sha256_hex)
+        if len(data) > CONDITIONAL_PUT_MAX_BYTES and await self.exists(key=key):
+            return False
+        return await self._unless_present(key, self._put(key, data, sha256_hex, IfNoneMatch="*"))
+
+    async def put_file(
+        self, *, key: str, path: Path, sha256_hex: str | None = None, progress: Progress | None = None
+    ) -> None:
+        """One PUT whose body is read from the file as it is sent (S3 takes up to 5 GiB this way)."""
         try:
-            await self._put(key, data, sha256_hex, IfNoneMatch="*")
+            await self._put_file(key, path, sha256_hex, progress)
+        except (ClientError, BotoCoreError) as e:
+            raise self._unavailable("put", key, e) from e
+
+    async def put_file_if_absent(
+        self, *, key: str, path: Path, sha256_hex: str | None = None, progress: Progress | None = None
+    ) -> bool:
+        """:meth:`put_file` as a conditional PUT, HEADed first over 8 MiB, as :meth:`put_if_absent`."""
+        validate_key(key)
+        if os.stat(path).st_size > CONDITIONAL_PUT_MAX_BYTES and await self.exists(key=key):
+            return False
+        upload = self._put_file(key, path, sha256_hex, progress, IfNoneMatch="*")
+        return await self._unless_present(key, upload)
+
+    async def _put_file(
+        self, key: str, path: Path, sha256_hex: str | None, progress: Progress | None, **conditions: str
+    ) -> None:
+        validate_key(key)
+        client = await self._ensure_client()
+        digest = bytes.fromhex(sha256_hex) if sha256_hex else await asyncio.to_thread(_file_digest, path)
+        with _CountingFile(path, progress) as body:
+            await client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentLength=os.fstat(body.fileno()).st_size,
+                ChecksumSHA256=base64.b64encode(digest).decode(),
+                **conditions,
+            )
+
+    async def _unless_present(self, key: str, upload: Awaitable[None]) -> bool:
+        """Await a conditional ``upload``: True if it stored, False if the server refused it (412)."""
+        try:
+            await upload
         except ClientError as e:
             if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412:
                 return False
@@ -202,25 +243,6 @@ class S3BlobStore(BlobStore):
         except BotoCoreError as e:
             raise self._unavailable("put", key, e) from e
         return True
-
-    async def put_file(
-        self, *, key: str, path: Path, sha256_hex: str | None = None, progress: Progress | None = None
-    ) -> None:
-        """One PUT whose body is read from the file as it is sent (S3 takes up to 5 GiB this way)."""
-        validate_key(key)
-        client = await self._ensure_client()
-        digest = bytes.fromhex(sha256_hex) if sha256_hex else await asyncio.to_thread(_file_digest, path)
-        try:
-            with _CountingFile(path, progress) as body:
-                await client.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=body,
-                    ContentLength=os.fstat(body.fileno()).st_size,
-                    ChecksumSHA256=base64.b64encode(digest).decode(),
-                )
-        except (ClientError, BotoCoreError) as e:
-            raise self._unavailable("put", key, e) from e
 
     async def iter_chunks(self, *, key: str, chunk_bytes: int = STREAM_CHUNK_BYTES) -> AsyncIterator[bytes]:
         validate_key(key)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +96,43 @@ async def test_put_if_absent_stores_once_and_never_overwrites(
     )
     assert not await s3_store.put_if_absent(key="once/k", data=b"other")
     assert await s3_store.get(key="once/k") == b"first"
+
+
+LARGE = bytes(range(256)) * (s3.CONDITIONAL_PUT_MAX_BYTES // 256 + 4096)
+"""Just over 9 MiB: over the size that is HEADed before its conditional PUT."""
+RACERS = 4
+
+
+async def test_of_writers_racing_with_a_large_blob_exactly_one_stores(s3_store: S3BlobStore) -> None:
+    # Every racer's HEAD finds nothing; the server's If-None-Match check at commit picks one.
+    digest = hashlib.sha256(LARGE).hexdigest()
+    results = await asyncio.gather(
+        *(s3_store.put_if_absent(key="race/k", data=LARGE, sha256_hex=digest) for _ in range(RACERS))
+    )
+    assert sorted(results) == [False] * (RACERS - 1) + [True]
+    assert await s3_store.get(key="race/k") == LARGE
+
+
+async def test_of_writers_racing_with_a_large_file_exactly_one_stores(
+    s3_store: S3BlobStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "large"
+    path.write_bytes(LARGE)
+    digest = hashlib.sha256(LARGE).hexdigest()
+    results = await asyncio.gather(
+        *(s3_store.put_file_if_absent(key="race/f", path=path, sha256_hex=digest) for _ in range(RACERS))
+    )
+    assert sorted(results) == [False] * (RACERS - 1) + [True]
+    assert await s3_store.get(key="race/f") == LARGE
+
+
+@pytest.mark.parametrize("conditional_max", [8 * 1024 * 1024, 0])
+async def test_put_file_if_absent_stores_once_and_never_overwrites(
+    s3_store: S3BlobStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, conditional_max: int
+) -> None:
+    monkeypatch.setattr(s3, "CONDITIONAL_PUT_MAX_BYTES", conditional_max)
+    (tmp_path / "first").write_bytes(b"first")
+    (tmp_path / "other").write_bytes(b"other")
+    assert await s3_store.put_file_if_absent(key="once/f", path=tmp_path / "first")
+    assert not await s3_store.put_file_if_absent(key="once/f", path=tmp_path / "other")
+    assert await s3_store.get(key="once/f") == b"first"

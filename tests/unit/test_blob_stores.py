@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import os
 from pathlib import Path
 
@@ -13,7 +15,13 @@ from rag_claimcheck.storage import (
     FileBlobStore,
     InvalidKeyError,
     MemoryBlobStore,
+    StoreUnavailableError,
 )
+from tests.unit.fakes import SlowStore
+
+RACERS = 8
+BLOB = bytes(range(256)) * (16 * 1024 * 1024 // 256)
+"""16 MiB: writing it takes long enough that every racer starts before the first one finishes."""
 
 
 @pytest.fixture(params=["memory", "file"])
@@ -67,3 +75,64 @@ async def test_filesystem_writes_leave_no_temporary_files(tmp_path: Path) -> Non
 async def test_delete_prefix_refuses_the_whole_store(store: BlobStore) -> None:
     with pytest.raises(InvalidKeyError):
         await store.delete_prefix(prefix="")
+
+
+@pytest.fixture(params=["memory", "file"])
+def racers(request: pytest.FixtureRequest, tmp_path: Path) -> list[BlobStore]:
+    """One store per racing writer, over the same blobs.
+
+    Memory: one store whose ``put`` waits (as a remote store's does), shared by all. File: one
+    store object per writer on one directory, as worker processes would have.
+    """
+    if request.param == "memory":
+        return [SlowStore(delay=0.01)] * RACERS
+    return [FileBlobStore(tmp_path / "blobs") for _ in range(RACERS)]
+
+
+@pytest.mark.parametrize("method", ["put_if_absent", "put_file_if_absent"])
+async def test_of_writers_racing_to_store_the_same_bytes_exactly_one_stores(
+    racers: list[BlobStore], method: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "source"
+    source.write_bytes(BLOB)
+    if method == "put_if_absent":
+        results = await asyncio.gather(*(s.put_if_absent(key="race/k", data=BLOB) for s in racers))
+    else:
+        results = await asyncio.gather(*(s.put_file_if_absent(key="race/k", path=source) for s in racers))
+    assert sorted(results) == [False] * (RACERS - 1) + [True]
+    assert await racers[0].get(key="race/k") == BLOB
+    if isinstance(racers[0], FileBlobStore):  # the losers' temporary files are gone
+        assert [p.name for p in (racers[0].root / "race").iterdir()] == ["k"]
+
+
+async def test_a_conditional_put_never_replaces_a_blob(store: BlobStore, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.write_bytes(b"other")
+    assert await store.put_if_absent(key="once/k", data=b"first")
+    assert not await store.put_if_absent(key="once/k", data=b"second")
+    assert not await store.put_file_if_absent(key="once/k", path=other)
+    assert await store.put_file_if_absent(key="once/f", path=other)
+    assert (await store.get(key="once/k"), await store.get(key="once/f")) == (b"first", b"other")
+
+
+async def test_filesystem_without_hard_links_still_stores_once_in_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(src: str, dst: str) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    store = FileBlobStore(tmp_path)
+    assert await store.put_if_absent(key="k/v", data=b"first")
+    assert not await store.put_if_absent(key="k/v", data=b"second")
+    assert await store.get(key="k/v") == b"first"
+    assert sorted(p.name for p in (tmp_path / "k").iterdir()) == ["v"]
+
+
+async def test_filesystem_conditional_put_over_a_directory_is_unavailable_not_already_stored(
+    tmp_path: Path,
+) -> None:
+    store = FileBlobStore(tmp_path)
+    await store.put(key="dir/blob", data=b"x")
+    with pytest.raises(StoreUnavailableError, match=r"key=dir\]"):
+        await store.put_if_absent(key="dir", data=b"y")

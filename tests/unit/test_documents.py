@@ -6,6 +6,7 @@ The stores here are the real memory and filesystem stores; S3 is covered on MinI
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from rag_claimcheck.rag.ingest import chunk_document, ingest, utf8_digest
 from rag_claimcheck.rag.models import DocumentRef, SourceDocument
 from rag_claimcheck.storage import BlobStore, FileBlobStore, MemoryBlobStore
 from rag_claimcheck.storage.base import STREAM_CHUNK_BYTES
+from tests.unit.fakes import SlowStore
 
 WF = {"namespace": "default", "workflow_id": "wf-doc"}
 
@@ -115,6 +117,46 @@ class TestRawReferences:
         with pytest.raises(ClaimCheckPayloadMissing, match=f"key={ref.key}") as caught:
             await refs.load_bytes(ref)
         assert caught.value.non_retryable
+
+
+class TestWorkersRacingToStoreTheSameBytes:
+    """An activity retried on a second worker while the first resumes: both store the same bytes.
+
+    Exactly one upload is counted and the other is a dedup hit, so the workers' counters add up
+    to the blobs in the store.
+    """
+
+    WORKERS = 4
+
+    @pytest.fixture(params=["memory", "file"])
+    def shared(self, request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+        # The memory store's put waits here, as a remote store's does, so the workers overlap.
+        return SlowStore(delay=0.01) if request.param == "memory" else FileBlobStore(tmp_path / "blobs")
+
+    @pytest.mark.parametrize("source", ["bytes", "file"])
+    async def test_one_worker_stores_and_the_others_count_a_dedup(
+        self, shared: BlobStore, source: str, tmp_path: Path
+    ) -> None:
+        data = bytes(range(256)) * (16 * 1024 * 1024 // 256)  # long enough to write that workers overlap
+        path = write(tmp_path / "doc", data)
+        digest = hashlib.sha256(data).hexdigest()
+        workers = [RefStore(shared) for _ in range(self.WORKERS)]
+        if source == "bytes":
+            refs = await asyncio.gather(
+                *(w.save_bytes(data, content_type="text/plain", sha256_hex=digest, **WF) for w in workers)
+            )
+        else:
+            refs = await asyncio.gather(
+                *(
+                    w.save_file(path, content_type="text/plain", size=len(data), sha256_hex=digest, **WF)
+                    for w in workers
+                )
+            )
+        assert len({ref.key for ref in refs}) == 1
+        assert sum(w.stats.stored for w in workers) == 1
+        assert sum(w.stats.deduplicated for w in workers) == self.WORKERS - 1
+        assert [b.key for b in await shared.list(prefix="")] == [refs[0].key]
+        assert await shared.get(key=refs[0].key) == data
 
 
 class TestCheckingAFileBeforeUpload:
