@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import re
+import socket
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 CONDITIONAL_PUT_MAX_BYTES = 8 * 1024 * 1024
 """Up to this size a blob is sent with a conditional PUT; a larger one is HEADed first."""
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+WRITER_METADATA_KEY = "writer"
+"""S3 user metadata (header ``x-amz-meta-writer``) naming the process that wrote an object."""
 
 
 class _CountingFile(io.FileIO):
@@ -70,6 +73,8 @@ class S3BlobStore(BlobStore):
         access_key_id / secret_access_key: Credentials; ``None`` uses the default AWS chain.
         create_bucket: Create the bucket on first use if it does not exist.
         max_connections: Size of the client's connection pool (bounds concurrent requests).
+        writer: Recorded on every object written, as user metadata ``writer``; ``None`` names this
+            process as ``pid@host``, the form of Temporal's default worker identity.
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class S3BlobStore(BlobStore):
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
         read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+        writer: str | None = None,
     ) -> None:
         if not _BUCKET_NAME.fullmatch(bucket or "") or ".." in bucket:
             raise ValueError(
@@ -92,7 +98,13 @@ class S3BlobStore(BlobStore):
             )
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {max_connections}")
+        if writer is not None and not (writer.isascii() and writer.isprintable() and writer.strip()):
+            raise ValueError(
+                f"writer must be non-empty printable ASCII (it is an HTTP header), got {writer!r}"
+            )
         self.bucket = bucket
+        # A store is not shared with forked processes, so this process's id is the right one.
+        self.writer = writer if writer is not None else f"{os.getpid()}@{socket.gethostname()}"
         self.endpoint_url = endpoint_url
         self._session = aioboto3.Session(
             aws_access_key_id=access_key_id,
@@ -183,6 +195,7 @@ class S3BlobStore(BlobStore):
             Key=key,
             Body=bytes(data),
             ChecksumSHA256=base64.b64encode(digest).decode(),
+            Metadata={WRITER_METADATA_KEY: self.writer},
             **conditions,
         )
 
@@ -229,6 +242,7 @@ class S3BlobStore(BlobStore):
                 Body=body,
                 ContentLength=os.fstat(body.fileno()).st_size,
                 ChecksumSHA256=base64.b64encode(digest).decode(),
+                Metadata={WRITER_METADATA_KEY: self.writer},
                 **conditions,
             )
 
@@ -286,6 +300,25 @@ class S3BlobStore(BlobStore):
             raise self._unavailable("head", key, e) from e
         except BotoCoreError as e:
             raise self._unavailable("head", key, e) from e
+
+    async def writer_of(self, *, key: str) -> str | None:
+        """Who wrote the object under ``key`` (its ``writer`` metadata), by one HEAD.
+
+        ``None`` for an object written without it (before the store recorded writers, or by
+        another tool). Raises :class:`BlobNotFoundError` if there is no such object.
+        """
+        validate_key(key)
+        client = await self._ensure_client()
+        try:
+            response = await client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as e:
+            if str(e.response.get("Error", {}).get("Code", "")) in _NOT_FOUND_CODES:
+                raise BlobNotFoundError(store=self.name, key=key) from None
+            raise self._unavailable("head", key, e) from e
+        except BotoCoreError as e:
+            raise self._unavailable("head", key, e) from e
+        writer = response.get("Metadata", {}).get(WRITER_METADATA_KEY)
+        return str(writer) if writer is not None else None
 
     async def delete(self, *, key: str) -> None:
         validate_key(key)

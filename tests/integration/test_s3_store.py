@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
+import socket
 from pathlib import Path
 
 import pytest
 
+from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.ports import free_port
 from rag_claimcheck.storage import BlobNotFoundError, InvalidKeyError, StoreUnavailableError, s3
 from rag_claimcheck.storage.s3 import S3BlobStore
@@ -136,3 +139,39 @@ async def test_put_file_if_absent_stores_once_and_never_overwrites(
     assert await s3_store.put_file_if_absent(key="once/f", path=tmp_path / "first")
     assert not await s3_store.put_file_if_absent(key="once/f", path=tmp_path / "other")
     assert await s3_store.get(key="once/f") == b"first"
+
+
+async def test_every_object_names_the_process_that_wrote_it(s3_store: S3BlobStore, tmp_path: Path) -> None:
+    this_process = f"{os.getpid()}@{socket.gethostname()}"
+    (tmp_path / "doc").write_bytes(b"from a file")
+    await s3_store.put(key="who/put", data=b"x")
+    await s3_store.put_if_absent(key="who/conditional", data=b"y")
+    await s3_store.put_file(key="who/file", path=tmp_path / "doc")
+    await s3_store.put_file_if_absent(key="who/file-conditional", path=tmp_path / "doc")
+    for key in ("who/put", "who/conditional", "who/file", "who/file-conditional"):
+        assert await s3_store.writer_of(key=key) == this_process
+
+
+async def test_an_explicit_writer_is_recorded_and_a_missing_object_is_not_found(
+    s3_store: S3BlobStore, minio: MinioServer
+) -> None:
+    named = S3BlobStore(
+        bucket=s3_store.bucket,
+        endpoint_url=minio.endpoint_url,
+        access_key_id=minio.access_key,
+        secret_access_key=minio.secret_key,
+        writer="worker-b@host-2",
+    )
+    try:
+        await named.put(key="who/named", data=b"x")
+        assert await s3_store.writer_of(key="who/named") == "worker-b@host-2"
+    finally:
+        await named.close()
+    with pytest.raises(BlobNotFoundError, match="key=who/nobody"):
+        await s3_store.writer_of(key="who/nobody")
+
+
+@pytest.mark.parametrize("writer", ["", " ", "w\nx", "wörker"])
+def test_a_writer_that_cannot_be_an_http_header_is_refused(writer: str) -> None:
+    with pytest.raises(ValueError, match="writer must be"):
+        S3BlobStore(bucket="bucket", writer=writer)
