@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +39,19 @@ class WorkerProcess:
     started_at: float
 
     @classmethod
-    def start(cls, *, address: str, task_queue: str, env: Mapping[str, str], log_path: Path) -> WorkerProcess:
-        """Start a worker on ``task_queue`` at ``address`` (claim-check settings from ``env``)."""
+    def start(
+        cls,
+        *,
+        address: str,
+        task_queue: str,
+        env: Mapping[str, str],
+        log_path: Path,
+        args: Sequence[str] = (),
+    ) -> WorkerProcess:
+        """Start a worker on ``task_queue`` at ``address`` (claim-check settings from ``env``, more flags in ``args``)."""
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "worker.py", "--address", address, "--task-queue", task_queue],
+                [sys.executable, "worker.py", "--address", address, "--task-queue", task_queue, *args],
                 cwd=PROJECT_ROOT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
                 stdout=log,
@@ -65,6 +73,19 @@ class WorkerProcess:
                     f"the worker did not start within {timeout:.0f} s:\n{log_tail(self.log_path)}"
                 )
             await asyncio.sleep(0.2)
+
+    @property
+    def pid(self) -> int:
+        """The worker's process id."""
+        return self.process.pid
+
+    def freeze(self) -> None:
+        """SIGSTOP: the worker stops mid-whatever; its tasks time out on the server and go elsewhere."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT a frozen worker: it carries on, its late completions are refused by the server."""
+        os.kill(self.process.pid, signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL: no handler runs, nothing is reported to the server."""
