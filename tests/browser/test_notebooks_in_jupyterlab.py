@@ -91,7 +91,9 @@ async def test_02_runs_all_and_its_widget_works_when_clicked(
         await expect(new_row).to_have_count(1, timeout=CLICK_TIMEOUT_MS)
         await expect(rows).to_have_count(before + 1)
         await expect(new_row).to_contain_text("completed")
-        assert await page.evaluate("window.__busyButtonSeen") is True, "the Run button was never disabled as Running…"
+        assert await page.evaluate("window.__busyButtonSeen") is True, (
+            "the Run button was never disabled as Running…"
+        )
         await expect(control.locator("button", has_text=re.compile(r"^\s*Run\s*$"))).to_be_enabled()
         await control.screenshot(path=str(_shot(name, "widget-after-click.png")))
     finally:
