@@ -5,7 +5,7 @@
 2. Quiet run: every job, started at ``quiet_rate`` a second, no faults.
 3. Chaos run: the same jobs under new workflow ids, started at ``rate`` a second, while the
    :class:`~rag_claimcheck.chaos.faults.FaultPlan` kills and freezes workers and stops the store.
-4. End checks (:meth:`SoakReport.problems`): every workflow completed; every chaos answer equals
+4. End checks (:meth:`~rag_claimcheck.chaos.report.SoakReport.problems`): every workflow completed; every chaos answer equals
    its quiet answer; every reference in every history resolves to an object with the same sha256
    and no object is left unreferenced (:func:`~rag_claimcheck.lifecycle.audit.audit_store`); the
    counters add up (:mod:`~rag_claimcheck.chaos.accounting`); ``python -m rag_claimcheck.gc
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import subprocess
 import sys
@@ -24,21 +23,21 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Literal
 
 from temporalio.client import Client
 
 from rag_claimcheck.chaos.accounting import DEDUP_HITS, PUTS, WriterCount, objects_by_writer
-from rag_claimcheck.chaos.faults import Chaos, FaultLog, FaultPlan, Fleet, StoreHandle
+from rag_claimcheck.chaos.faults import Chaos, Fleet, StoreHandle
+from rag_claimcheck.chaos.plan import SoakPlan
+from rag_claimcheck.chaos.report import RunSummary, SoakReport
 from rag_claimcheck.chaos.traffic import Outcome, Starter
-from rag_claimcheck.chaos.workload import DOCUMENT_SIZES, SIZE_WEIGHTS, Document, Job, documents, plan_jobs
+from rag_claimcheck.chaos.workload import Document, Job, documents, plan_jobs
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.claimcheck.refs import RefStore
 from rag_claimcheck.claimcheck.settings import ClaimCheckSettings
-from rag_claimcheck.lifecycle.audit import StoreAudit, audit_store
+from rag_claimcheck.lifecycle.audit import audit_store
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.stack.faultdrill import PROJECT_ROOT, store_env
 from rag_claimcheck.storage.s3 import S3BlobStore
@@ -46,156 +45,6 @@ from rag_claimcheck.storage.s3 import S3BlobStore
 GC_AS_OF = timedelta(days=3)
 """How far ahead gc decides: past the dev server's retention (1 day) and gc's grace (1 hour)."""
 GIVE_UP_SECONDS = 900.0
-
-
-@dataclass(frozen=True)
-class SoakPlan:
-    """How big the soak is and what breaks."""
-
-    workflows: int = 300
-    workers: int = 3
-    mode: Literal["codec", "extstore"] = "codec"
-    rate: float = 1.0
-    """Chaos-run workflows started a second."""
-    quiet_rate: float | None = None
-    """Quiet-run workflows started a second (default: ``rate``)."""
-    sizes: tuple[int, ...] = DOCUMENT_SIZES
-    weights: tuple[int, ...] = SIZE_WEIGHTS
-    conversation_share: float = 0.1
-    turns: int = 3
-    faults: FaultPlan = field(default_factory=FaultPlan)
-    seed: int = 7
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass
-class RunSummary:
-    """One pass over the jobs."""
-
-    started: int
-    completed: int
-    seconds: float
-    failed: list[dict[str, object]]
-
-
-@dataclass
-class SoakReport:
-    """What ``python -m rag_claimcheck.soak`` prints (see :meth:`to_dict`)."""
-
-    plan: SoakPlan
-    quiet: RunSummary
-    chaos: RunSummary
-    faults: FaultLog
-    delays: list[float]
-    """Per job: chaos seconds minus quiet seconds."""
-    differing: list[dict[str, object]]
-    audit: StoreAudit
-    writers: list[WriterCount]
-    unattributed: int
-    """Objects whose writer is none of the soak's processes."""
-    errors: dict[str, int]
-    gc: dict[str, object]
-    workers_started: int
-    jobs: list[Job]
-    document_limit: int
-    """Documents over this many bytes were stored before their workflow started."""
-
-    def problems(self) -> list[str]:
-        """Each end check that failed, in words; empty when the soak passed."""
-        found = []
-        for name, run in (("quiet", self.quiet), ("chaos", self.chaos)):
-            if run.completed != self.plan.workflows:
-                found.append(
-                    f"{name} run: {run.completed} of {self.plan.workflows} workflows completed: {run.failed[:3]}"
-                )
-        if self.differing:
-            found.append(
-                f"{len(self.differing)} chaos answers differ from the quiet run's: {self.differing[:3]}"
-            )
-        if self.audit.missing:
-            found.append(
-                f"{len(self.audit.missing)} referenced objects are missing: {self.audit.missing[:3]}"
-            )
-        if self.audit.corrupt:
-            found.append(
-                f"{len(self.audit.corrupt)} objects differ from their reference: {self.audit.corrupt[:3]}"
-            )
-        if self.audit.orphaned:
-            found.append(
-                f"{len(self.audit.orphaned)} objects no history refers to: {self.audit.orphaned[:3]}"
-            )
-        found += [p for w in self.writers if (p := w.problem()) is not None]
-        if self.unattributed:
-            found.append(f"{self.unattributed} objects were written by none of the soak's processes")
-        if self.gc.get("left") != 0:
-            found.append(f"gc --delete past retention left {self.gc.get('left')} objects: {self.gc}")
-        return found
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON the soak prints."""
-        ordered = sorted(self.delays)
-        return {
-            "plan": self.plan.to_dict(),
-            "jobs": {
-                "questions": sum(not job.conversation for job in self.jobs),
-                "conversations": sum(job.conversation for job in self.jobs),
-                "turns": sum(len(job.questions) for job in self.jobs if job.conversation),
-                "by_reference": sum(job.size > self.document_limit for job in self.jobs),
-                "by_size": {
-                    str(size): n for size, n in sorted(Counter(job.size for job in self.jobs).items())
-                },
-            },
-            "workflows_started": self.chaos.started,
-            "workflows_completed": self.chaos.completed,
-            "quiet": asdict(self.quiet),
-            "chaos": asdict(self.chaos),
-            "kills": self.faults.kills,
-            "workers_started": self.workers_started,
-            "store_restarts": self.faults.store_restarts,
-            "freezes": self.faults.freezes,
-            "fault_events": self.faults.events,
-            "completion_delay_seconds": {
-                "p50": round(_quantile(ordered, 0.50), 2),
-                "p99": round(_quantile(ordered, 0.99), 2),
-                "max": round(ordered[-1], 2) if ordered else 0.0,
-            },
-            "answers_differing": self.differing,
-            "store": {
-                "objects": self.audit.objects,
-                "bytes": self.audit.object_bytes,
-                "referenced": self.audit.referenced,
-                "orphaned": self.audit.orphaned,
-                "missing": self.audit.missing,
-                "corrupt": self.audit.corrupt,
-                "histories": {
-                    "workflows": self.audit.workflows,
-                    "runs": self.audit.runs,
-                    "events": self.audit.events,
-                },
-            },
-            "counters": {
-                "puts": sum(w.puts for w in self.writers),
-                "dedup_hits": sum(w.dedup_hits for w in self.writers),
-                "objects": sum(w.objects for w in self.writers),
-                "landed_after_last_scrape": sum(
-                    w.landed_after_last_scrape for w in self.writers if w.role == "killed worker"
-                ),
-                "unattributed": self.unattributed,
-                "writers": [w.to_dict() for w in self.writers],
-            },
-            "errors_by_type": dict(sorted(self.errors.items())),
-            "gc": self.gc,
-            "problems": self.problems(),
-        }
-
-
-def _quantile(ordered: list[float], q: float) -> float:
-    """The nearest-rank ``q`` quantile of sorted values (0.0 for none)."""
-    if not ordered:
-        return 0.0
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 async def _pass(
@@ -391,11 +240,3 @@ async def _account(
         )
     )
     return counts, sum(by_writer.values())
-
-
-def with_plan(plan: SoakPlan, **changes: object) -> SoakPlan:
-    """``plan`` with ``changes`` (fault fields go to its :class:`FaultPlan`)."""
-    fault_fields = {f for f in FaultPlan.__dataclass_fields__}
-    fault_changes = {k: v for k, v in changes.items() if k in fault_fields}
-    plan_changes = {k: v for k, v in changes.items() if k not in fault_fields}
-    return replace(plan, faults=replace(plan.faults, **fault_changes), **plan_changes)  # type: ignore[arg-type]

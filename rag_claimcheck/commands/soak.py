@@ -24,7 +24,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rag_claimcheck.chaos.faults import FaultPlan
-from rag_claimcheck.chaos.run import SoakPlan, run_soak
+from rag_claimcheck.chaos.plan import SoakPlan
+from rag_claimcheck.chaos.run import run_soak
 from rag_claimcheck.chaos.traffic import Outcome
 from rag_claimcheck.chaos.workload import DOCUMENT_SIZES, MIB
 from rag_claimcheck.servers.minio import MinioServer

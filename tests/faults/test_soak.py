@@ -11,7 +11,9 @@ import pytest
 import pytest_asyncio
 
 from rag_claimcheck.chaos.faults import FaultPlan
-from rag_claimcheck.chaos.run import SoakPlan, SoakReport, run_soak
+from rag_claimcheck.chaos.plan import SoakPlan
+from rag_claimcheck.chaos.report import SoakReport
+from rag_claimcheck.chaos.run import run_soak
 from rag_claimcheck.chaos.workload import DOCUMENT_SIZES, MIB, SIZE_WEIGHTS
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.ports import free_port

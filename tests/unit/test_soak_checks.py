@@ -6,7 +6,8 @@ import pytest
 
 from rag_claimcheck.chaos.accounting import WriterCount
 from rag_claimcheck.chaos.faults import FaultLog
-from rag_claimcheck.chaos.run import RunSummary, SoakPlan, SoakReport
+from rag_claimcheck.chaos.plan import SoakPlan
+from rag_claimcheck.chaos.report import RunSummary, SoakReport
 from rag_claimcheck.chaos.workload import Document, Job, plan_jobs
 from rag_claimcheck.commands.soak import parse_args
 from rag_claimcheck.lifecycle.audit import StoreAudit
