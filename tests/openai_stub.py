@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,10 +14,12 @@ from aiohttp import web
 
 @dataclass
 class OpenAIStub:
-    """Answers ``POST /v1/chat/completions``; ``script`` lists HTTP statuses to return first."""
+    """Answers ``POST /v1/chat/completions``; ``script`` lists HTTP statuses to return first,
+    ``delays`` seconds to wait before each of the first answers (a slow model)."""
 
     base_url: str = ""
     script: list[int] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     reply: str = "Consumer lag above 45,000 messages for ten minutes pages on-call [chunk 3]."
@@ -25,6 +28,8 @@ class OpenAIStub:
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
+        if self.delays:
+            await asyncio.sleep(self.delays.pop(0))
         status = self.script.pop(0) if self.script else 200
         if status != 200:
             error = {"error": {"message": f"scripted {status}", "type": "test", "code": str(status)}}
@@ -55,7 +60,7 @@ async def openai_stub() -> AsyncIterator[OpenAIStub]:
     stub = OpenAIStub()
     app = web.Application()
     app.router.add_post("/v1/chat/completions", stub.handle)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=1.0)  # a scripted slow answer is not waited out
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)  # the OS picks the port: no race with other tests
     await site.start()

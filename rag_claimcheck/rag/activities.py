@@ -155,7 +155,8 @@ class RagActivities:
         index = self.index_cache.peek(document.sha256)
         if index is None:
             return CachedRetrieval(hit=False)
-        return CachedRetrieval(hit=True, passages=await asyncio.to_thread(index.search, question, top_k))
+        passages = await heartbeating(asyncio.to_thread(index.search, question, top_k))
+        return CachedRetrieval(hit=True, passages=passages)
 
     @activity.defn(name="answer_question")
     async def answer_question(self, request: AnswerRequest) -> Answer:
@@ -163,7 +164,12 @@ class RagActivities:
 
         With ``request.store_turn`` and a transcript, the new turn is stored once and the answer
         carries the conversation's new head (``turn_ref``) for the workflow to pass next time.
+        Heartbeats while it waits (an LLM call can take a minute), so a worker killed mid-answer
+        is replaced within the heartbeat timeout rather than the step's start-to-close.
         """
+        return await heartbeating(self._answer(request))
+
+    async def _answer(self, request: AnswerRequest) -> Answer:
         check_question(request.question)
         if request.history_ref is not None:
             if self.transcript is None:

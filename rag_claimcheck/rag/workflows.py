@@ -31,8 +31,10 @@ with workflow.unsafe.imports_passed_through():
 
 SNIPPET_CHARS = 240
 # How the timeouts fit together (docs/faults.md):
-# * a crashed worker is noticed within HEARTBEAT_TIMEOUT (10 s) of its last heartbeat, and the
-#   step is retried on another worker after at most RETRY's first interval;
+# * every step heartbeats, so a crashed worker is noticed within HEARTBEAT_TIMEOUT (10 s) of its
+#   last heartbeat, and the step is retried on another worker after at most RETRY's first interval
+#   (the answer and the cache lookup did not, until the chaos soak showed a worker killed
+#   mid-answer holding its conversation for the whole 2-minute start-to-close);
 # * a store outage fails attempts with ClaimCheckStoreUnavailable; RETRY has no attempt limit and
 #   waits at most RETRY_MAX_INTERVAL between attempts, so the step resumes within ~10 s of the
 #   store's return, as long as the outage is shorter than STEP_DEADLINE;
@@ -56,6 +58,7 @@ the working attempt was cut and started again."""
 RETRIEVE_TIMEOUT = timedelta(minutes=2)
 """Start-to-close of an index-cache lookup (``retrieve_from_cache``): no index is built there."""
 ANSWER_TIMEOUT = timedelta(minutes=2)
+"""Start-to-close of the answer (an LLM call's own timeout is 60 s); a crash is noticed by heartbeat."""
 WAIT_FOR_CANCEL = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
 """For the steps that heartbeat: a cancelled workflow ends only once the running step has
 acknowledged the cancellation (which its next heartbeat brings), so nothing keeps running."""
@@ -119,6 +122,7 @@ class AiRagWorkflow:
             start_to_close_timeout=ANSWER_TIMEOUT,
             schedule_to_close_timeout=STEP_DEADLINE,
             retry_policy=RETRY,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
         )
         return RagResult(
             answer=answer.text,
@@ -227,6 +231,7 @@ class ConversationWorkflow:
                 start_to_close_timeout=RETRIEVE_TIMEOUT,
                 schedule_to_close_timeout=STEP_DEADLINE,
                 retry_policy=RETRY,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
             )
             passages = cached.passages
             if not cached.hit:
@@ -258,6 +263,7 @@ class ConversationWorkflow:
                 start_to_close_timeout=ANSWER_TIMEOUT,
                 schedule_to_close_timeout=STEP_DEADLINE,
                 retry_policy=RETRY,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
             )
             self._history_ref = answer.turn_ref
             turn = Turn(

@@ -46,6 +46,7 @@ from rag_claimcheck.stack.faultdrill import (
 from rag_claimcheck.storage.memory import MemoryBlobStore
 from rag_claimcheck.storage.s3 import S3BlobStore
 from tests.integration.helpers import running_stack
+from tests.openai_stub import openai_stub
 
 pytestmark = pytest.mark.integration
 
@@ -104,6 +105,32 @@ async def test_a_worker_killed_mid_ingest_is_replaced_and_the_question_completes
     assert report["status"] == "completed", report
     assert recovered_in < 60, f"completed {recovered_in:.0f} s after the fresh worker started"
     assert await started_attempts(handle, "ingest_document") >= 2, "ingest ran again on the fresh worker"
+
+
+@pytest.mark.timeout(240)
+async def test_a_worker_killed_mid_answer_is_replaced_within_the_heartbeat_timeout_not_the_answers_2_minutes(
+    run: Drill, tmp_path: Path
+) -> None:
+    doc = tmp_path / "handbook.md"
+    doc.write_bytes(scaled_document(64 * 1024))
+    async with openai_stub() as stub:
+        stub.delays = [150.0]  # the first answer hangs past the kill; the retry's comes at once
+        run.env.update(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=stub.base_url, RAG_ANSWERER="openai")
+        await run.start_worker().wait_ready()
+        handle = await run.start_question(doc)
+        await wait_for_running_activity(handle, "answer_question", timeout=120)
+        while not stub.requests:  # noqa: ASYNC110 # the model has the question: the kill lands mid-answer
+            await asyncio.sleep(0.1)
+        run.workers[0].kill()
+        fresh = run.start_worker()
+        report = await run.report(timeout=180)
+        recovered_in = time.monotonic() - fresh.started_at  # before the stub waits out the hung request
+    assert report["status"] == "completed", report
+    assert report["answer"] == stub.reply
+    # Before the answer heartbeated, the server waited out its 2-minute start-to-close.
+    assert recovered_in < 60, f"completed {recovered_in:.0f} s after the fresh worker started"
+    assert await started_attempts(handle, "answer_question") == 2
+    assert len(stub.requests) == 2
 
 
 @pytest.mark.timeout(300)
