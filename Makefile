@@ -12,7 +12,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup tools temporal-cli browser dev-server demo test test-browser test-fast lint bench strip-notebooks clean-tools
+.PHONY: help setup tools temporal-cli browser dev-server demo test test-browser test-fast lint bench soak strip-notebooks clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -74,6 +74,9 @@ bench: setup tools ## Run the benchmarks (JSON on stdout; see docs/benchmarks.md
 	@$(UV) run python benchmarks/codec_bench.py
 	@$(UV) run python benchmarks/rag_bench.py
 	@$(UV) run python benchmarks/recovery_bench.py
+
+soak: setup tools ## Chaos soak at full size, codec and extstore (about 30 minutes; JSON on stdout)
+	@$(UV) run python benchmarks/soak_bench.py
 
 strip-notebooks: setup ## Remove outputs from the notebooks before committing
 	@$(UV) run python scripts/strip_notebooks.py notebooks/*.ipynb
