@@ -89,6 +89,7 @@ def test_the_recorded_soak_passed_every_end_check_in_both_modes() -> None:
         assert run["plan"]["workflows"] == run["workflows_started"] == run["workflows_completed"] == 300
         assert run["plan"]["workers"] == 3
         assert run["store"]["orphaned"] == [] and run["gc"]["left"] == 0
+        assert "timeout:START_TO_CLOSE" not in run["errors_by_type"], "every step heartbeats"
 
 
 def test_the_before_figures_quoted_are_the_first_runs() -> None:
