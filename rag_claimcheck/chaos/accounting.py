@@ -14,30 +14,15 @@ against the objects it wrote:
 from __future__ import annotations
 
 import asyncio
-import re
-import urllib.request
 from collections import Counter
 from dataclasses import asdict, dataclass
 
 from rag_claimcheck.storage.s3 import S3BlobStore
 
-_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? (?P<value>\S+)$")
 PUTS = "claim_check_store_puts"
 DEDUP_HITS = "claim_check_dedup_hits"
 IN_FLIGHT_UPLOADS_BOUND = 16
 """At most this many uploads of one worker can be in flight when it is killed (its store's connections)."""
-
-
-def scrape(port: int, host: str = "127.0.0.1") -> dict[str, float]:
-    """A Prometheus endpoint's samples, each metric summed over its label sets."""
-    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    totals: dict[str, float] = {}
-    for line in text.splitlines():
-        match = _SAMPLE.match(line)
-        if match and not line.startswith("#"):
-            totals[match["name"]] = totals.get(match["name"], 0.0) + float(match["value"])
-    return totals
 
 
 @dataclass

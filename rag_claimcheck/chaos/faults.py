@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag_claimcheck.chaos.accounting import scrape
+from rag_claimcheck.observe.metrics import scrape
 from rag_claimcheck.servers.minio import MinioServer
 from rag_claimcheck.servers.ports import free_port
 from rag_claimcheck.stack.faultdrill import WorkerProcess, restart

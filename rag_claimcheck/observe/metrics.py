@@ -16,12 +16,29 @@ Without :func:`install` nothing is recorded and nothing is imported beyond this 
 
 from __future__ import annotations
 
+import re
+import urllib.request
 from dataclasses import dataclass
 
 from temporalio.common import MetricCounter, MetricHistogramFloat, MetricMeter
 from temporalio.runtime import LoggingConfig, PrometheusConfig, Runtime, TelemetryConfig
 
 METRIC_PREFIX = "claim_check_"
+
+
+_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? (?P<value>\S+)$")
+
+
+def scrape(port: int, host: str = "127.0.0.1", *, timeout: float = 10.0) -> dict[str, float]:
+    """Read a Prometheus endpoint (``http://HOST:PORT/metrics``): each metric summed over its label sets."""
+    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=timeout) as response:
+        text = response.read().decode()
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match and not line.startswith("#"):
+            totals[match["name"]] = totals.get(match["name"], 0.0) + float(match["value"])
+    return totals
 
 
 class MetricsUnavailable(RuntimeError):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import socket
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from rag_claimcheck.claimcheck.plugin import ClaimCheckPlugin
 from rag_claimcheck.data.samples import DEFAULT_QUESTION, sample_text
+from rag_claimcheck.observe.metrics import scrape
 from rag_claimcheck.rag.models import RagRequest, SourceDocument
 from rag_claimcheck.rag.workflows import AiRagWorkflow
 from rag_claimcheck.servers.ports import free_port
@@ -23,19 +22,6 @@ from rag_claimcheck.storage import FileBlobStore
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?P<labels>\{[^}]*\})? (?P<value>\S+)$")
-
-
-def scrape(port: int) -> dict[str, float]:
-    """Sum of each metric's samples (over all label sets)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    totals: dict[str, float] = {}
-    for line in text.splitlines():
-        match = _SAMPLE.match(line)
-        if match and not line.startswith("#"):
-            totals[match["name"]] = totals.get(match["name"], 0.0) + float(match["value"])
-    return totals
 
 
 async def test_the_workers_metrics_count_the_store_calls_of_a_claim_checked_workflow(
