@@ -101,7 +101,6 @@ class StoreHandle:
 
     def __init__(self, server: MinioServer) -> None:
         self.server = server
-        self.restarted = False
 
     async def outage(self, seconds: float) -> None:
         await self.server.stop()
@@ -109,7 +108,6 @@ class StoreHandle:
             await asyncio.sleep(seconds)
         finally:
             self.server = await restart(self.server)
-            self.restarted = True
 
 
 @dataclass(frozen=True)

@@ -78,21 +78,6 @@ class StoreAudit:
         """Every reference resolved to intact bytes and no object is left over."""
         return not (self.missing or self.corrupt or self.orphaned)
 
-    def to_dict(self) -> dict[str, object]:
-        """A JSON-ready dict."""
-        return {
-            "workflows": self.workflows,
-            "runs": self.runs,
-            "events": self.events,
-            "referenced": self.referenced,
-            "objects": self.objects,
-            "object_bytes": self.object_bytes,
-            "missing": self.missing,
-            "corrupt": self.corrupt,
-            "orphaned": self.orphaned,
-            "failures": dict(sorted(self.failures.items())),
-        }
-
 
 def failure_type(failure: Failure) -> str:
     """A failure's type: the application error's ``type``, a timeout's kind, or the failure's class.
